@@ -213,15 +213,17 @@ def run_test(spec: SimBuild, test_module: str, *, run_dir: Path, plusargs=(), ex
     )
     if spec.simulator == "verilator" and spec.waves:
         kwargs["test_args"] = ["--trace"]
+    log = run_dir / "sim.log"
     try:
         runner.test(**kwargs)
     except SimulationError:
         raise
     except (RuntimeError, SystemExit) as exc:
-        raise SimulationError(f"simulation failed ({exc}); log: {run_dir / 'sim.log'}") from None
+        if not results.exists():
+            raise SimulationError(f"simulation failed ({exc}); log: {log}") from None
     if not results.exists():
-        raise SimulationError(f"simulation wrote no results; log: {run_dir / 'sim.log'}")
+        raise SimulationError(f"simulation wrote no results; log: {log}")
     total, failed = get_results(results)
     if failed:
-        raise SimulationError(f"{failed} of {total} cocotb tests failed; log: {run_dir / 'sim.log'}")
+        raise SimulationError(f"{failed} of {total} cocotb tests failed; log: {log}")
     return results
