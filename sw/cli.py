@@ -1,0 +1,256 @@
+"""Command line: ``python -m sw {prune,partition,bench} ...``.
+
+    python -m sw prune --model lenet300 --data mnist --method partition --partitions 3 \\
+        --export build/plans/lenet300-P3
+    python -m sw prune --model lenet300 --method magnitude --density 0.33
+    python -m sw partition weight.npy --partitions 3 -o plan.npz
+    python -m sw bench
+
+Bad input (P < 1, P larger than a layer, a weight that is not 2-D or not finite, a
+model without Linear layers, missing data) prints one line ``error: ...`` on stderr
+and exits with status 2, before anything is trained or written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+from .errors import PruningError
+
+PRUNE_METHODS = ("partition", "magnitude", "global-magnitude", "group-rms", "simd", "node")
+
+
+def _parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m sw", description="Partition Pruning and related pruning methods "
+                                 "for the FC layers of PyTorch models.")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("prune", help="train (cached), prune the FC layers but the classifier, fine-tune, report",
+                       description="Train a baseline (cached under BUILD/checkpoints), prune every nn.Linear "
+                       "except the classifier, fine-tune with the masks held and print top-1/top-5 accuracy.")
+    p.add_argument("--model", default="lenet300",
+                   help="lenet300, lenet5, mlp8, tinyvgg16, tinyalexnet, or FILE.py:FACTORY / MODULE:FACTORY "
+                   "(a function with no arguments returning an nn.Module)")
+    p.add_argument("--data", default="mnist", help="mnist, digits, tinyimagenet, a .npz file or an image folder")
+    p.add_argument("--method", choices=PRUNE_METHODS, default="partition")
+    p.add_argument("--partitions", "-P", type=int, help="number of partitions P (partition method); "
+                   "other methods default to density 1/P")
+    p.add_argument("--density", type=float, help="kept share of weights (methods other than partition)")
+    p.add_argument("--optimizer", default="default", choices=("default", "greedy", "spectral", "random"),
+                   help="partition optimiser (default: multi-start alternating assignment)")
+    p.add_argument("--group-size", type=int, default=8, help="group-rms: adjacent weights per group")
+    p.add_argument("--simd-width", type=int, default=4, help="simd: SIMD width in weights")
+    p.add_argument("--iterative-steps", type=int, default=1, help="prune/retrain rounds (density methods)")
+    p.add_argument("--epochs", type=int, default=30, help="baseline training epochs")
+    p.add_argument("--finetune-epochs", type=int, default=20)
+    p.add_argument("--lr", type=float, default=0.05)
+    p.add_argument("--finetune-lr", type=float, default=0.05)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--build", default=None, help="build directory for the checkpoint cache (default build/)")
+    p.add_argument("--no-cache", action="store_true", help="always train the baseline")
+    p.add_argument("--export", metavar="DIR", help="write plan.json + plan.npz (partition method)")
+    p.add_argument("--json", metavar="FILE", help="write the results as JSON")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+
+    q = sub.add_parser("partition", help="partition one weight matrix from a .npy/.npz file",
+                       description="Partition a weight matrix (out x in) stored in a .npy file (or the first "
+                       "array of a .npz) and print the kept share of sum |W|.")
+    q.add_argument("weight", help=".npy file, or .npz (first array, or --key)")
+    q.add_argument("--key", help="array name inside a .npz file")
+    q.add_argument("--partitions", "-P", type=int, required=True)
+    q.add_argument("--optimizer", default="default", choices=("default", "greedy", "spectral", "random"))
+    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("-o", "--output", help="write row_groups, col_groups and mask to this .npz")
+
+    b = sub.add_parser("bench", help="measure quality, speed and accuracy; print Markdown for BENCHMARKS.md")
+    b.add_argument("--out", help="also write the Markdown to this file")
+    b.add_argument("--quick", action="store_true", help="small settings, for a smoke run")
+    return ap
+
+
+def load_model_factory(spec: str):
+    """(name, factory, fingerprint) for a built-in name or FILE.py:FACTORY / MODULE:FACTORY."""
+    from . import models
+
+    if spec in models.MODELS:
+        return spec, None, ""
+    if ":" not in spec:
+        raise PruningError(f"unknown model {spec!r}; use one of {', '.join(models.MODELS)} or FILE.py:FACTORY")
+    target, func = spec.rsplit(":", 1)
+    if target.endswith(".py"):
+        path = Path(target)
+        if not path.is_file():
+            raise PruningError(f"model file not found: {path}")
+        module_spec = importlib.util.spec_from_file_location(f"sw_user_model_{path.stem}", path)
+        module = importlib.util.module_from_spec(module_spec)
+        try:
+            module_spec.loader.exec_module(module)
+        except Exception as exc:
+            raise PruningError(f"cannot load model file {path}: {type(exc).__name__}: {exc}") from None
+        fingerprint = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    else:
+        try:
+            module = importlib.import_module(target)
+        except ImportError as exc:
+            raise PruningError(f"cannot import model module {target!r}: {exc}") from None
+        fingerprint = getattr(module, "__version__", "")
+    factory = getattr(module, func, None)
+    if not callable(factory):
+        raise PruningError(f"{target} has no callable {func!r}")
+    return spec, factory, fingerprint
+
+
+def _format_table(rows: list[dict]) -> str:
+    head = "| method | setting | density | top-1 baseline | top-1 pruned | top-1 fine-tuned | top-5 baseline | top-5 fine-tuned |"
+    lines = [head, "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r['method']} | {r['setting']} | {r['density']:.3f} | {r['baseline_top1']:.2f} | "
+                     f"{r['pruned_top1']:.2f} | {r['finetuned_top1']:.2f} | {r['baseline_top5']:.2f} | "
+                     f"{r['finetuned_top5']:.2f} |")
+    return "\n".join(lines)
+
+
+def _cmd_prune(args) -> int:
+    import torch
+
+    from . import data as sw_data
+    from . import export, models, train
+    from . import prune as sw_prune
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.method == "partition":
+        if args.partitions is None:
+            raise PruningError("--method partition needs --partitions P")
+        density = None
+    else:
+        density = args.density if args.density is not None else (
+            1.0 / args.partitions if args.partitions else None)
+        if density is None:
+            raise PruningError(f"--method {args.method} needs --density (or --partitions for density 1/P)")
+        if args.partitions is not None and args.partitions < 1:
+            raise PruningError(f"partitions must be at least 1, got {args.partitions}")
+    if args.export and args.method != "partition":
+        raise PruningError("--export writes partition plans; it needs --method partition")
+    name, factory, fingerprint = load_model_factory(args.model)
+    ds = sw_data.load(args.data, seed=0)
+    options = {}
+    if args.method == "group-rms":
+        options["group_size"] = args.group_size
+    elif args.method == "simd":
+        options["width"] = args.simd_width
+    elif args.method == "partition":
+        options["optimizer"] = args.optimizer
+
+    def build():
+        if factory is None:
+            return models.build(name, ds.input_shape, ds.num_classes)
+        try:
+            model = factory()
+        except Exception as exc:
+            raise PruningError(f"{args.model} failed: {type(exc).__name__}: {exc}") from None
+        if not isinstance(model, torch.nn.Module):
+            raise PruningError(f"{args.model} returned {type(model).__name__}, not an nn.Module")
+        return model
+
+    if args.iterative_steps > 1 and args.method == "partition":
+        raise PruningError("--iterative-steps needs a density method, not partition")
+    # validate the whole request on an untrained model before training anything
+    sw_prune.check_model(build(), args.method, density=density, partitions=args.partitions)
+    cfg = train.TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed)
+    ft = train.TrainConfig(epochs=args.finetune_epochs, batch_size=args.batch_size, lr=args.finetune_lr,
+                           seed=args.seed + 1)
+    cache = None if args.no_cache else Path(args.build) if args.build else train.build_dir()
+    print(ds.describe(), file=sys.stderr)
+    trained = train.baseline(name, ds, cfg, cache, model_factory=build if factory else None,
+                             fingerprint=fingerprint, verbose=True)
+    # weights of a checkpoint can still be bad (NaN after divergence): check before pruning
+    sw_prune.check_model(trained, args.method, density=density, partitions=args.partitions)
+    outcome = train.prune_and_finetune(trained, ds, args.method, ft, density=density,
+                                       partitions=args.partitions, seed=args.seed,
+                                       iterative_steps=args.iterative_steps, **options)
+    print(_format_table([outcome.row()]))
+    for layer, info in outcome.layers.items():
+        extra = f", kept {100 * info['retained']:.1f}% of sum |W|" if "retained" in info else ""
+        print(f"  {layer}: {info['shape'][0]}x{info['shape'][1]}, density {info['density']:.3f}{extra}")
+    if args.export:
+        plans = export.layer_plans(outcome.model, inputs=sw_data.as_float(ds.x_test[:16]), baseline=trained)
+        meta = {"model": args.model, "dataset": ds.name, "partitions": args.partitions, "seed": args.seed,
+                "optimizer": args.optimizer,
+                "accuracy": {"baseline": outcome.baseline, "pruned": outcome.pruned,
+                             "retrained": outcome.finetuned}}
+        path = export.write(args.export, plans, meta)
+        print(f"plan written to {path}")
+    if args.json:
+        result = {"model": args.model, "data": ds.name, **outcome.row(), "layers": outcome.layers}
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+def _load_matrix(path: str, key: str | None):
+    import numpy as np
+
+    p = Path(path)
+    if not p.is_file():
+        raise PruningError(f"weight file not found: {p}")
+    try:
+        obj = np.load(p, allow_pickle=False)
+    except Exception as exc:
+        raise PruningError(f"cannot read {p} as .npy/.npz: {exc}") from None
+    if isinstance(obj, np.ndarray):
+        return obj
+    with obj:
+        if not obj.files:
+            raise PruningError(f"{p} holds no arrays")
+        k = key or obj.files[0]
+        if k not in obj.files:
+            raise PruningError(f"{p} has no array {k!r}; it has {', '.join(obj.files)}")
+        return obj[k]
+
+
+def _cmd_partition(args) -> int:
+    import time
+
+    import numpy as np
+
+    from .partition import partition_prune
+
+    W = _load_matrix(args.weight, args.key)
+    t = time.perf_counter()
+    plan = partition_prune(W, args.partitions, seed=args.seed, method=args.optimizer)
+    dt = time.perf_counter() - t
+    print(f"{W.shape[0]}x{W.shape[1]} P={plan.partitions} ({args.optimizer}): kept {100 * plan.retained:.2f}% "
+          f"of sum |W| at density {plan.density:.4f} in {dt:.2f} s")
+    if args.output:
+        np.savez(args.output, row_groups=plan.row_groups, col_groups=plan.col_groups, mask=plan.mask)
+        print(f"groups written to {args.output}")
+    return 0
+
+
+def _cmd_bench(args) -> int:
+    from . import bench
+
+    text = bench.run(quick=args.quick)
+    print(text)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(text + "\n")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return {"prune": _cmd_prune, "partition": _cmd_partition, "bench": _cmd_bench}[args.command](args)
+    except PruningError as exc:
+        message = " ".join(str(exc).split())
+        print(f"error: {message}", file=sys.stderr)
+        return 2
