@@ -38,3 +38,30 @@ def read_hex(path, width: int = 32) -> np.ndarray:
     if any(b"x" in w.lower() or b"z" in w.lower() for w in words):
         raise ValueError(f"{path}: memory contains X or Z values")
     return np.array([int(w, 16) for w in words], dtype=dtype)
+
+
+def write_words(path, words) -> None:
+    """Write (count, lanes) uint32 lanes as one wide hex word per line, lane 0 lowest."""
+    words = np.ascontiguousarray(words, dtype=np.uint32)
+    count, lanes = words.shape
+    flipped = np.ascontiguousarray(words[:, ::-1]).astype(np.uint64)
+    shifts = np.arange(7, -1, -1, dtype=np.uint64) * np.uint64(4)
+    nibbles = (flipped[:, :, None] >> shifts) & np.uint64(0xF)          # (count, lanes, 8)
+    text = np.empty((count, lanes * 8 + 1), dtype=np.uint8)
+    text[:, :-1] = _HEX_DIGITS[nibbles.reshape(count, lanes * 8)]
+    text[:, -1] = ord("\n")
+    Path(path).write_bytes(text.tobytes())
+
+
+def read_words(path, lanes: int) -> np.ndarray:
+    """Read wide hex words written by $writememh into (count, lanes) uint32 lanes."""
+    text = _COMMENT.sub(b"", Path(path).read_bytes())
+    rows = [w for w in text.split() if not w.startswith(b"@")]
+    if any(b"x" in w.lower() or b"z" in w.lower() for w in rows):
+        raise ValueError(f"{path}: memory contains X or Z values")
+    out = np.zeros((len(rows), lanes), np.uint32)
+    for i, w in enumerate(rows):
+        value = int(w, 16)
+        for lane in range(lanes):
+            out[i, lane] = (value >> (32 * lane)) & 0xFFFFFFFF
+    return out

@@ -42,11 +42,13 @@ def _tree_digest(directory: Path) -> str:
     return _hash(*[p.relative_to(directory).as_posix().encode() + p.read_bytes() for p in files])
 
 
-def generate_verilog(factory, name: str, params: dict, *, out_dir: Path | None = None) -> Path:
+def generate_verilog(factory, name: str, params: dict, *, out_dir: Path | None = None,
+                     text_factory=None) -> Path:
     """Convert ``factory()`` to ``<name>.v``, cached by params and generator source.
 
-    ``factory`` builds the Amaranth component; ``params`` must describe it
-    completely (they form the cache key and go into the manifest).
+    ``factory`` builds the Amaranth component (or ``text_factory`` returns the
+    Verilog text directly, for hierarchical blocks); ``params`` must describe
+    it completely (they form the cache key).
     """
     from amaranth.back import verilog
 
@@ -55,8 +57,7 @@ def generate_verilog(factory, name: str, params: dict, *, out_dir: Path | None =
     path = target_dir / f"{name}.v"
     if out_dir is None and path.exists():
         return path
-    component = factory()
-    text = verilog.convert(component, name=name, emit_src=False)
+    text = text_factory() if text_factory else verilog.convert(factory(), name=name, emit_src=False)
     target_dir.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".v.tmp")
     tmp.write_text(text)

@@ -1,0 +1,80 @@
+"""R x C weight-stationary FP32 systolic array with its skew and de-skew."""
+
+from amaranth.hdl import Cat, Module, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from .config import ArrayParams
+from .delay import delay
+from .pe import PE
+
+
+class SystolicArray(wiring.Component):
+    """One vector in per cycle, one de-skewed output row per cycle.
+
+    ``x`` (R floats) and ``psum`` (C floats, the value each column starts
+    accumulating from) enter together; ``y`` (C floats) leaves exactly
+    ``params.latency`` = R*La + Lm + C - 1 cycles later, with ``tag`` delayed
+    alongside so the caller needs no knowledge of the pipeline.
+
+    Timing (La, Lm: adder and multiplier latencies): the activation of row r
+    is delayed r*La cycles and moves right one PE per cycle, so it meets, in
+    PE (r, c), the partial sum from PE (r-1, c) exactly when the product is
+    ready.  Column c's starting psum is delayed c + Lm, and column c's result
+    C-1-c, so all columns leave together.  Output column c accumulates
+    psum[c] + sum_r w[r][c] * x[r] in row order r = 0, 1, ..., R-1.
+
+    Weights: ``w_shift`` pushes ``w_row`` (C floats) into the top row's shadow
+    registers and every shadow row down by one; after R pushes the row pushed
+    first sits at the bottom.  A vector with ``first`` set switches each PE
+    to its shadow weight as it passes.
+    """
+
+    def __init__(self, params: ArrayParams = ArrayParams(), *, tag_width: int = 1, pe_factory=None):
+        self.params = params
+        self.tag_width = tag_width
+        self._pe_factory = pe_factory or (lambda: PE(params))
+        R, C = params.rows, params.cols
+        super().__init__({
+            "in_valid": In(1), "in_first": In(1), "x": In(32 * R), "psum": In(32 * C),
+            "tag_in": In(tag_width),
+            "w_shift": In(1), "w_row": In(32 * C),
+            "out_valid": Out(1), "y": Out(32 * C), "tag_out": Out(tag_width),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        p = self.params
+        R, C, La, Lm = p.rows, p.cols, p.add_latency, p.mul_latency
+
+        pes = [[None] * C for _ in range(R)]
+        for r in range(R):
+            for c in range(C):
+                pes[r][c] = pe = self._pe_factory()
+                m.submodules[f"pe_r{r}_c{c}"] = pe
+                m.d.comb += pe.w_shift.eq(self.w_shift)
+
+        for r in range(R):
+            valid = delay(m, self.in_valid, r * La, f"xv_r{r}")
+            first = delay(m, self.in_first, r * La, f"xf_r{r}")
+            data = delay(m, self.x[32 * r:32 * (r + 1)], r * La, f"x_r{r}")
+            for c in range(C):
+                pe = pes[r][c]
+                m.d.comb += [pe.a_in.eq(data), pe.a_valid_in.eq(valid), pe.a_first_in.eq(first)]
+                data, valid, first = pe.a_out, pe.a_valid_out, pe.a_first_out
+
+        outputs = []
+        for c in range(C):
+            m.d.comb += pes[0][c].psum_in.eq(delay(m, self.psum[32 * c:32 * (c + 1)], c + Lm, f"ps_c{c}"))
+            m.d.comb += pes[0][c].w_in.eq(self.w_row[32 * c:32 * (c + 1)])
+            for r in range(1, R):
+                m.d.comb += [pes[r][c].psum_in.eq(pes[r - 1][c].psum_out),
+                             pes[r][c].w_in.eq(pes[r - 1][c].w_out)]
+            outputs.append(delay(m, pes[R - 1][c].psum_out, C - 1 - c, f"y_c{c}"))
+
+        m.d.comb += [
+            self.y.eq(Cat(*outputs)),
+            self.out_valid.eq(delay(m, self.in_valid, p.latency, "out_valid")),
+            self.tag_out.eq(delay(m, self.tag_in, p.latency, "tag")),
+        ]
+        return m

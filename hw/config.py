@@ -1,0 +1,87 @@
+"""Generator parameters of the systolic array and the accelerator.
+
+One frozen dataclass, validated once, passed everywhere and printed in every
+manifest and report (the Gemmini way).
+"""
+
+from dataclasses import asdict, dataclass
+
+from .fp32.params import DEFAULT_ADD_LATENCY, DEFAULT_MUL_LATENCY, FPParams
+
+MAX_DIM = 1 << 16          # M, K, N up to 65535 in one layer descriptor
+
+
+@dataclass(frozen=True)
+class ArrayParams:
+    """Shape of the weight-stationary array and its FP32 pipelines.
+
+    rows: R, the reduction (K) dimension; cols: C, the output (M) dimension.
+    """
+
+    rows: int = 32
+    cols: int = 32
+    mul_latency: int = DEFAULT_MUL_LATENCY
+    add_latency: int = DEFAULT_ADD_LATENCY
+    ftz: bool = False
+
+    def __post_init__(self):
+        for name in ("rows", "cols"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 256:
+                raise ValueError(f"{name} must be an integer from 1 to 256, got {value!r}")
+        FPParams(self.mul_latency, self.ftz)
+        FPParams(self.add_latency, self.ftz)
+
+    @property
+    def mul(self) -> FPParams:
+        return FPParams(self.mul_latency, self.ftz)
+
+    @property
+    def add(self) -> FPParams:
+        return FPParams(self.add_latency, self.ftz)
+
+    @property
+    def latency(self) -> int:
+        """Cycles from a vector entering the array wrapper to its de-skewed outputs."""
+        return self.rows * self.add_latency + self.mul_latency + self.cols - 1
+
+    @property
+    def swap_cycles(self) -> int:
+        """Cycles after a tile's first vector enters until every PE has taken its weights."""
+        return (self.rows - 1) * self.add_latency + self.cols
+
+
+@dataclass(frozen=True)
+class AcceleratorParams:
+    """An array plus scratchpads sized in words.
+
+    weight_words: words of C floats (one row of a weight tile each);
+    input_words:  words of R floats (one K-slice of an input vector);
+    acc_words:    words of C floats (accumulators / outputs);
+    bias_words:   words of C floats (one per M-tile).
+    """
+
+    array: ArrayParams = ArrayParams()
+    weight_words: int = 1024
+    input_words: int = 1024
+    acc_words: int = 1024
+    bias_words: int = 64
+
+    def __post_init__(self):
+        if not isinstance(self.array, ArrayParams):
+            raise ValueError("array must be an ArrayParams")
+        for name in ("weight_words", "input_words", "acc_words", "bias_words"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= (1 << 24):
+                raise ValueError(f"{name} must be an integer from 1 to 2**24, got {value!r}")
+
+    @property
+    def rows(self):
+        return self.array.rows
+
+    @property
+    def cols(self):
+        return self.array.cols
+
+    def as_dict(self) -> dict:
+        return asdict(self)

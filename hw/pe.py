@@ -1,0 +1,91 @@
+"""Weight-stationary FP32 processing element."""
+
+from amaranth.hdl import ClockSignal, Instance, Module, Mux, ResetSignal, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from .config import ArrayParams
+from .fp32 import FPAdd, FPMul
+
+
+def pe_signature() -> wiring.Signature:
+    return wiring.Signature({
+        "a_in": In(32), "a_valid_in": In(1), "a_first_in": In(1),
+        "a_out": Out(32), "a_valid_out": Out(1), "a_first_out": Out(1),
+        "psum_in": In(32), "psum_out": Out(32),
+        "w_shift": In(1), "w_in": In(32), "w_out": Out(32),
+    })
+
+
+class PE(wiring.Component):
+    """``psum_out = psum_in + w * a`` with a shadow weight for the next tile.
+
+    * Activations move right one PE per cycle with their ``valid`` and
+      ``first`` tags.  ``first`` marks the first vector of a new weight tile:
+      on it the PE computes with the shadow weight and copies it into the
+      active register, so tiles switch without a bubble.
+    * The shadow registers of a column form a vertical shift chain
+      (``w_in`` from above, ``w_out`` below), loaded while the previous tile
+      computes.
+    * Partial sums move down through the adder's output register; the
+      multiplier and adder latencies set the array's skew (see array.py).
+    Data registers load only on valid cycles, so idle PEs do not toggle.
+    """
+
+    def __init__(self, params: ArrayParams = ArrayParams()):
+        self.params = params
+        super().__init__(pe_signature())
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.mul = mul = FPMul(self.params.mul)
+        m.submodules.add = add = FPAdd(self.params.add)
+
+        shadow = Signal(32)
+        active = Signal(32)
+        with m.If(self.w_shift):
+            m.d.sync += shadow.eq(self.w_in)
+        take_shadow = self.a_valid_in & self.a_first_in
+        with m.If(take_shadow):
+            m.d.sync += active.eq(shadow)
+
+        m.d.comb += [
+            self.w_out.eq(shadow),
+            mul.in_valid.eq(self.a_valid_in),
+            mul.a.eq(Mux(self.a_first_in, shadow, active)),
+            mul.b.eq(self.a_in),
+            add.in_valid.eq(mul.out_valid),
+            add.a.eq(self.psum_in),
+            add.b.eq(mul.result),
+            self.psum_out.eq(add.result),
+        ]
+
+        a_reg = Signal(32)
+        with m.If(self.a_valid_in):
+            m.d.sync += a_reg.eq(self.a_in)
+        m.d.sync += [self.a_valid_out.eq(self.a_valid_in), self.a_first_out.eq(self.a_first_in & self.a_valid_in)]
+        m.d.comb += self.a_out.eq(a_reg)
+        return m
+
+
+class PEInstance(wiring.Component):
+    """A PE as a black-box ``Instance`` of a separately converted module.
+
+    Amaranth writes one Verilog module per component instance; for a 32x32
+    array that is a thousand copies of two FP units.  The generator converts
+    :class:`PE` once (module ``module_name``) and places it with this
+    wrapper, so the Verilog grows with the array only by the wiring.
+    """
+
+    def __init__(self, params: ArrayParams, module_name: str):
+        self.params = params
+        self.module_name = module_name
+        super().__init__(pe_signature())
+
+    def elaborate(self, platform):
+        m = Module()
+        ports = {"i_clk": ClockSignal(), "i_rst": ResetSignal()}
+        for name, member in self.signature.members.items():
+            ports[("i_" if member.flow == wiring.In else "o_") + name] = getattr(self, name)
+        m.submodules.pe = Instance(self.module_name, **ports)
+        return m
