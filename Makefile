@@ -22,7 +22,7 @@ PYTEST_ARGS ?=
 
 export SIM
 
-.PHONY: all deps test sim sweep bench soak verilog clean distclean help
+.PHONY: all deps test sim sweep bench soak verilog lint clean distclean help
 
 all: help
 
@@ -31,7 +31,8 @@ help:
 	@echo "make test               run the whole regression (pytest: sw, Amaranth sim, cocotb on Verilator and Icarus)"
 	@echo "make bench              refresh BENCHMARKS.md"
 	@echo "make soak               stream $(SOAK_VECTORS) random vectors through each FP32 unit on Verilator"
-	@echo "make verilog ROWS=R COLS=C   generate Verilog under build/verilog-out"
+	@echo "make verilog ROWS=R COLS=C   generate FP units, PE, array and accelerator Verilog under build/verilog-out"
+	@echo "make lint ROWS=R COLS=C      verilator --lint-only -Wall on the generated blocks"
 	@echo "make clean              remove build/ (all generated files)"
 
 $(STAMP): pyproject.toml
@@ -67,9 +68,17 @@ sim: deps
 sweep: deps
 	$(PY) -m sim.flow --sweep --rows $(ROWS) --cols $(COLS)
 
+VERILOG_OUT ?= build/verilog-out/$(ROWS)x$(COLS)
+
 verilog: deps
-	$(PY) -m hw.generate fp32_mul -o build/verilog-out
-	$(PY) -m hw.generate fp32_add -o build/verilog-out
+	$(PY) -m hw.generate fp32_mul -o $(VERILOG_OUT)
+	$(PY) -m hw.generate fp32_add -o $(VERILOG_OUT)
+	$(PY) -m hw.generate pe --rows $(ROWS) --cols $(COLS) -o $(VERILOG_OUT)
+	$(PY) -m hw.generate array --rows $(ROWS) --cols $(COLS) -o $(VERILOG_OUT)
+	$(PY) -m hw.generate accelerator --rows $(ROWS) --cols $(COLS) -o $(VERILOG_OUT)
+
+lint: deps
+	$(PY) -m sim.lint --rows $(ROWS) --cols $(COLS)
 
 clean:
 	rm -rf build

@@ -1,9 +1,13 @@
 """Verilog generator CLI.
 
     python -m hw.generate fp32_mul|fp32_add [--latency L] [--ftz] -o DIR
+    python -m hw.generate pe|array|accelerator --rows R --cols C
+                          [--mul-latency L] [--add-latency L] [--ftz]
+                          [--weight-words N --input-words N --acc-words N --bias-words N] -o DIR
 
 Writes ``DIR/<module>.v`` and ``DIR/<module>.json`` (a manifest with the block,
-its parameters and latencies, and a hash of the Verilog).  Bad input prints a
+its parameters and latencies, and a hash of the Verilog).  Hierarchical blocks
+convert the PE once (module ``<module>_pe``) and place it by instance.  Bad input prints a
 one-line ``error:`` message and exits with status 2; nothing is half-written
 (files are written to temporaries and renamed).
 """
@@ -14,6 +18,7 @@ import json
 import sys
 from pathlib import Path
 
+from .config import AcceleratorParams, ArrayParams
 from .fp32 import FPAdd, FPMul, FPParams
 from .fp32.params import DEFAULT_ADD_LATENCY, DEFAULT_MUL_LATENCY
 
@@ -33,10 +38,49 @@ def _fp_block(cls, default_latency):
     return build
 
 
-# block name -> (Verilog module name, builder(args) -> (component, parameters))
+def _array_params(args) -> ArrayParams:
+    if args.rows is None or args.cols is None:
+        raise GenerateError(f"{args.block} needs --rows and --cols")
+    try:
+        return ArrayParams(rows=args.rows, cols=args.cols,
+                           mul_latency=DEFAULT_MUL_LATENCY if args.mul_latency is None else args.mul_latency,
+                           add_latency=DEFAULT_ADD_LATENCY if args.add_latency is None else args.add_latency,
+                           ftz=args.ftz)
+    except ValueError as exc:
+        raise GenerateError(str(exc)) from None
+
+
+def _hier_block(kind):
+    def build(args):
+        from . import netlist
+        array = _array_params(args)
+        if kind == "pe":
+            return netlist.pe_verilog(array, "pp_pe"), {**vars_of(array)}
+        if kind == "array":
+            return netlist.array_verilog(array, "pp_array"), {**vars_of(array), "latency": array.latency}
+        try:
+            params = AcceleratorParams(array=array, weight_words=args.weight_words, input_words=args.input_words,
+                                       acc_words=args.acc_words, bias_words=args.bias_words)
+        except ValueError as exc:
+            raise GenerateError(str(exc)) from None
+        return netlist.accelerator_verilog(params, "pp_accel"), {
+            **vars_of(array), "array_latency": array.latency, "weight_words": params.weight_words,
+            "input_words": params.input_words, "acc_words": params.acc_words, "bias_words": params.bias_words}
+    return build
+
+
+def vars_of(array: ArrayParams) -> dict:
+    return {"rows": array.rows, "cols": array.cols, "mul_latency": array.mul_latency,
+            "add_latency": array.add_latency, "ftz": array.ftz}
+
+
+# block name -> (Verilog module name, builder(args) -> (component or Verilog text, parameters))
 BLOCKS = {
     "fp32_mul": ("fp32_mul", _fp_block(FPMul, DEFAULT_MUL_LATENCY)),
     "fp32_add": ("fp32_add", _fp_block(FPAdd, DEFAULT_ADD_LATENCY)),
+    "pe": ("pp_pe", _hier_block("pe")),
+    "array": ("pp_array", _hier_block("array")),
+    "accelerator": ("pp_accel", _hier_block("accelerator")),
 }
 
 
@@ -51,6 +95,14 @@ def make_parser():
     parser.add_argument("-o", "--output", required=True, type=Path, help="output directory")
     parser.add_argument("--latency", type=int, help="FP unit pipeline latency in cycles (>= 1)")
     parser.add_argument("--ftz", action="store_true", help="flush subnormals to zero (FP units)")
+    parser.add_argument("--rows", type=int, help="array rows R (the K dimension)")
+    parser.add_argument("--cols", type=int, help="array columns C (the M dimension)")
+    parser.add_argument("--mul-latency", type=int, help=f"multiplier latency (default {DEFAULT_MUL_LATENCY})")
+    parser.add_argument("--add-latency", type=int, help=f"adder latency (default {DEFAULT_ADD_LATENCY})")
+    defaults = AcceleratorParams()
+    for name in ("weight_words", "input_words", "acc_words", "bias_words"):
+        parser.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(defaults, name),
+                            help=f"accelerator scratchpad depth in words (default {getattr(defaults, name)})")
     return parser
 
 
@@ -62,13 +114,16 @@ def generate(argv=None):
     if args.block not in BLOCKS:
         raise GenerateError(f"unknown block {args.block!r}; choose one of {', '.join(BLOCKS)}")
     module, builder = BLOCKS[args.block]
-    component, params = builder(args)
-    text = verilog.convert(component, name=module, emit_src=False)
+    design, params = builder(args)
+    if isinstance(design, str):
+        text, ports = design, None
+    else:
+        text, ports = verilog.convert(design, name=module, emit_src=False), _ports(design)
     manifest = {
         "block": args.block,
         "module": module,
         "parameters": params,
-        "ports": _ports(component),
+        "ports": ports or _verilog_ports(text, module),
         "verilog_sha256": hashlib.sha256(text.encode()).hexdigest(),
     }
     out_dir = args.output
@@ -87,6 +142,22 @@ def generate(argv=None):
             tmp.unlink(missing_ok=True)
         raise GenerateError(f"cannot write to {out_dir}: {exc.strerror or exc}") from None
     return [path for _, path in written]
+
+
+def _verilog_ports(text, module):
+    """Port directions and widths of ``module``, read back from its Verilog."""
+    import re
+    start = text.index(f"module {module}(")
+    header = text[start:text.index(");", start)]
+    names = [n.strip() for n in header[header.index("(") + 1:].split(",")]
+    body = text[start:text.index("endmodule", start)]
+    ports = {}
+    for name in names:
+        decl = re.search(rf"^\s*(input|output)\s+(?:\[(\d+):0\]\s+)?{re.escape(name)};", body, re.M)
+        if decl:
+            ports[name] = {"direction": "In" if decl.group(1) == "input" else "Out",
+                           "width": int(decl.group(2)) + 1 if decl.group(2) else 1}
+    return ports
 
 
 def _ports(component):

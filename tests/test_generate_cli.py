@@ -54,3 +54,31 @@ def test_bad_input_is_one_line_exit_2(args, message, tmp_path):
     assert len(lines) == 1 and lines[0].startswith("error:") and message in lines[0], done.stderr
     assert "Traceback" not in done.stderr
     assert not list(tmp_path.rglob("*.v")) and not list(tmp_path.rglob("*.tmp"))
+
+
+@pytest.mark.parametrize("block,module", [("pe", "pp_pe"), ("array", "pp_array"), ("accelerator", "pp_accel")])
+def test_hierarchical_blocks(block, module, tmp_path):
+    done = run_cli(block, "--rows", "3", "--cols", "2", "-o", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    verilog = (tmp_path / f"{module}.v").read_text()
+    assert f"module {module}(" in verilog
+    manifest = json.loads((tmp_path / f"{module}.json").read_text())
+    assert manifest["parameters"]["rows"] == 3 and manifest["parameters"]["cols"] == 2
+    assert manifest["ports"]["clk"] == {"direction": "In", "width": 1}
+    if block == "accelerator":
+        assert manifest["ports"]["wr_data"]["width"] == 32 * 3
+        assert manifest["ports"]["rd_data"]["width"] == 32 * 2
+        # the PE is converted once and placed by instance: 6 instances, one definition
+        assert verilog.count(f"module {module}_pe(") == 1
+        assert verilog.count(f"  {module}_pe ") == 6
+
+
+@pytest.mark.parametrize("args,message", [
+    (["array", "--rows", "4", "-o", "{tmp}"], "needs --rows and --cols"),
+    (["accelerator", "--rows", "0", "--cols", "4", "-o", "{tmp}"], "rows must be"),
+    (["accelerator", "--rows", "4", "--cols", "4", "--acc-words", "0", "-o", "{tmp}"], "acc_words must be"),
+])
+def test_hierarchical_bad_input(args, message, tmp_path):
+    done = run_cli(*[a.replace("{tmp}", str(tmp_path)) for a in args])
+    assert done.returncode == 2 and done.stderr.startswith("error:") and message in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1

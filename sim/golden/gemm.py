@@ -31,9 +31,10 @@ def linear(W, X, bias=None, relu=False, ftz=False) -> np.ndarray:
     if X.shape[0] != K:
         raise ValueError(f"W is {M}x{K} but X has {X.shape[0]} rows")
     N = X.shape[1]
-    acc = np.zeros((M, N), np.float32)
-    if bias is not None:
-        acc += np.asarray(bias, np.float32)[:, None]
+    if bias is not None:   # copy, not 0 + b: that would turn a -0.0 bias into +0.0
+        acc = np.repeat(np.asarray(bias, np.float32)[:, None], N, axis=1)
+    else:
+        acc = np.zeros((M, N), np.float32)
     flush = (lambda a: flush_subnormals(a.view(np.uint32)).view(np.float32)) if ftz else (lambda a: a)
     W, X, acc = flush(W), flush(X), flush(acc)
     with np.errstate(all="ignore"):
@@ -60,11 +61,12 @@ def compare(got, expected) -> dict:
 
 def float64_error(W, X, bias, relu, got) -> float:
     """Max |hardware - float64 reference| over finite outputs (information only)."""
-    ref = np.asarray(W, np.float64) @ np.asarray(X, np.float64)
-    if bias is not None:
-        ref += np.asarray(bias, np.float64)[:, None]
-    if relu:
-        ref = np.maximum(ref, 0.0)
-    got = np.asarray(got, np.float64)
-    finite = np.isfinite(ref) & np.isfinite(got)
-    return float(np.abs(ref - got)[finite].max()) if finite.any() else 0.0
+    with np.errstate(all="ignore"):
+        ref = np.asarray(W, np.float64) @ np.asarray(X, np.float64)
+        if bias is not None:
+            ref += np.asarray(bias, np.float64)[:, None]
+        if relu:
+            ref = np.maximum(ref, 0.0)
+        got = np.asarray(got, np.float64)
+        finite = np.isfinite(ref) & np.isfinite(got)
+        return float(np.abs(ref - got)[finite].max()) if finite.any() else 0.0

@@ -1,0 +1,104 @@
+"""Command-line entry points of the simulation side.
+
+    python -m sim gemm --rows R --cols C --m M --k K --n N [--sim verilator|icarus] [--seed S] --json
+"""
+
+import argparse
+import json
+import sys
+import time
+
+import numpy as np
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        print(f"error: {message}", file=sys.stderr)
+        sys.exit(2)
+
+
+def _positive(name, low, high):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be an integer, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{name} must be from {low} to {high}, got {value}")
+        return value
+    return parse
+
+
+def gemm(args) -> dict:
+    from hw.config import ArrayParams
+    from . import runner
+    from .accel import Layer, params_for, run_layers
+    from .golden import perf
+    from .scalesim import ws_cycles
+
+    rng = np.random.default_rng(args.seed)
+    W = rng.standard_normal((args.m, args.k)).astype(np.float32)
+    X = rng.standard_normal((args.k, args.n)).astype(np.float32)
+    bias = rng.standard_normal(args.m).astype(np.float32) if args.bias else None
+    array = ArrayParams(rows=args.rows, cols=args.cols)
+    layer = Layer(W, X, bias, relu=args.relu, name="gemm")
+    params = params_for([layer], array)
+    run_dir = runner.BUILD_ROOT / "runs" / f"gemm-{args.rows}x{args.cols}-{args.sim}"
+    t0 = time.perf_counter()
+    result = run_layers(params, [layer], simulator=args.sim, run_dir=run_dir, waves=args.waves)[0]
+    wall = time.perf_counter() - t0
+    cycles = result["counters"]["total"]
+    ideal = perf.ideal_cycles(array, args.m, args.k, args.n)
+    return {
+        "rows": args.rows, "cols": args.cols, "m": args.m, "k": args.k, "n": args.n,
+        "simulator": args.sim, "seed": args.seed, "bias": bool(args.bias), "relu": bool(args.relu),
+        "cycles": cycles,
+        "ideal_cycles": ideal,
+        "utilization": ideal / cycles,
+        "model_cycles": perf.cycles(array, args.m, args.k, args.n)["total"],
+        "scalesim_ws_cycles": ws_cycles(args.rows, args.cols, args.m, args.k, args.n),
+        "counters": result["counters"],
+        "bit_exact": result["bit_exact"],
+        "mismatches": result["mismatches"],
+        "max_abs_err": result["max_abs_err"],
+        "float64_max_abs_err": result["float64_err"],
+        "array_latency": array.latency,
+        "wall_seconds": round(wall, 2),
+    }
+
+
+def main(argv=None):
+    parser = _Parser(prog="python -m sim", description="simulation commands")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    g = sub.add_parser("gemm", help="run Y = W X on one generated accelerator and check it bit for bit")
+    g.add_argument("--rows", type=_positive("--rows", 1, 256), required=True)
+    g.add_argument("--cols", type=_positive("--cols", 1, 256), required=True)
+    g.add_argument("--m", type=_positive("--m", 1, 65535), required=True)
+    g.add_argument("--k", type=_positive("--k", 1, 65535), required=True)
+    g.add_argument("--n", type=_positive("--n", 1, 65535), required=True)
+    g.add_argument("--sim", choices=("verilator", "icarus"), default="verilator")
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--bias", action="store_true", help="add a random bias")
+    g.add_argument("--relu", action="store_true", help="apply ReLU")
+    g.add_argument("--waves", action="store_true", help="record waveforms (FST on Verilator)")
+    g.add_argument("--json", action="store_true", help="print the result as JSON")
+    args = parser.parse_args(argv)
+
+    from .runner import SimulationError
+    from .toolchain import ToolchainError
+    try:
+        out = gemm(args)
+    except (SimulationError, ToolchainError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(out, indent=1))
+    else:
+        print(f"{args.m}x{args.k}x{args.n} on {args.rows}x{args.cols}: {out['cycles']} cycles "
+              f"(ideal {out['ideal_cycles']:.0f}, utilization {out['utilization']:.1%}), "
+              f"bit_exact={out['bit_exact']}")
+    return 0 if out["bit_exact"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

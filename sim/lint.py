@@ -1,0 +1,67 @@
+"""``make lint``: ``verilator --lint-only -Wall`` on generated blocks.
+
+Remaining warnings are either fixed or waived, with reasons, in
+hw/lint/waivers.vlt; anything else fails.
+"""
+
+import argparse
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from . import toolchain
+from .runner import REPO_ROOT
+
+WAIVERS = REPO_ROOT / "hw" / "lint" / "waivers.vlt"
+
+
+def lint_verilog(text: str, top: str) -> list[str]:
+    """Return the warning/error lines Verilator reports for ``text`` (empty = clean)."""
+    toolchain.setup_env("verilator")
+    with tempfile.TemporaryDirectory(prefix="pp-lint-") as tmp:
+        source = Path(tmp) / f"{top}.v"
+        source.write_text(text)
+        done = subprocess.run(["verilator", "--lint-only", "-Wall", "--top-module", top, str(WAIVERS), str(source)],
+                              capture_output=True, text=True)
+    lines = [l for l in (done.stdout + done.stderr).splitlines() if l.startswith("%")]
+    if done.returncode != 0 and not lines:
+        lines = [f"%Error: verilator exited with {done.returncode}"]
+    return lines
+
+
+def lint_block(block: str, rows: int, cols: int) -> list[str]:
+    from hw import netlist
+    from hw.config import AcceleratorParams, ArrayParams
+    array = ArrayParams(rows=rows, cols=cols)
+    if block == "pe":
+        return lint_verilog(netlist.pe_verilog(array, "pp_pe"), "pp_pe")
+    if block == "array":
+        return lint_verilog(netlist.array_verilog(array, "pp_array"), "pp_array")
+    params = AcceleratorParams(array=array, weight_words=256, input_words=256, acc_words=256, bias_words=16)
+    return lint_verilog(netlist.accelerator_verilog(params, "pp_accel"), "pp_accel")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m sim.lint", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=32)
+    parser.add_argument("--cols", type=int, default=32)
+    parser.add_argument("--blocks", default="pe,array,accelerator")
+    args = parser.parse_args(argv)
+    failed = False
+    for block in args.blocks.split(","):
+        try:
+            problems = lint_block(block, args.rows, args.cols)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        status = "clean" if not problems else f"{len(problems)} warnings"
+        print(f"lint {block} {args.rows}x{args.cols}: {status}")
+        for line in problems[:20]:
+            print("  " + line)
+        failed |= bool(problems)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
