@@ -1,10 +1,11 @@
-"""Command line: ``python -m sw {prune,partition,bench} ...``.
+"""Command line: ``python -m sw {prune,partition,bench,bench-sparse} ...``.
 
     python -m sw prune --model lenet300 --data mnist --method partition --partitions 3 \\
         --export build/plans/lenet300-P3
     python -m sw prune --model lenet300 --method magnitude --density 0.33
     python -m sw partition weight.npy --partitions 3 -o plan.npz
     python -m sw bench
+    python -m sw bench-sparse [--device cpu|cuda] [--json raw.json]
 
 Bad input (P < 1, P larger than a layer, a weight that is not 2-D or not finite, a
 model without Linear layers, missing data) prints one line ``error: ...`` on stderr
@@ -72,6 +73,33 @@ def _parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bench", help="measure quality, speed and accuracy; print Markdown for BENCHMARKS.md")
     b.add_argument("--out", help="also write the Markdown to this file")
     b.add_argument("--quick", action="store_true", help="small settings, for a smoke run")
+
+    s = sub.add_parser("bench-sparse", help="time dense vs CSR/BSR vs block-diagonal matmul of a pruned layer",
+                       description="Time W (m x k) @ X (k x n) dense against torch CSR (and BSR where torch "
+                       "supports the block) for magnitude and group-RMS pruning, and against the block-diagonal "
+                       "batched GEMM of partition pruning, at matched densities (seed 002's benchmark). Prints "
+                       "Markdown with speedups over dense and writes a plot under build/bench/.")
+    s.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    s.add_argument("--m", type=int, default=None, help="output features, rows of W (default 4096; 1024 with --quick)")
+    s.add_argument("--k", type=int, default=None, help="input features, columns of W (default 4096; 1024 with --quick)")
+    s.add_argument("--n", type=int, default=50, help="batch: columns of X (default 50)")
+    s.add_argument("--rates", default="80,84,90,95,98", help="pruning rates in percent for magnitude and group-RMS "
+                   "(the partition rates 1 - 1/P are added)")
+    s.add_argument("--group-sizes", default="1,2,4,8,16,32,64", help="group-RMS group sizes (1 = magnitude)")
+    s.add_argument("--partitions", "-P", default=None, help="partition counts (default 2,3,4,5,10,20,50; "
+                   "2,3,4,5,10 with --quick)")
+    s.add_argument("--optimizer", default="default", choices=("default", "greedy", "spectral", "random"),
+                   help="partition optimiser (changes which links stay, not the speed)")
+    s.add_argument("--warmup", type=int, default=None, help="warm-up calls per form (default 2; 1 with --quick)")
+    s.add_argument("--repeats", type=int, default=None, help="timed samples per form (default 10; 3 with --quick)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    s.add_argument("--quick", action="store_true", help="smaller matrix and fewer samples, for a smoke run")
+    s.add_argument("--out", help="also write the Markdown to this file")
+    s.add_argument("--json", metavar="FILE", help="write the raw numbers as JSON")
+    s.add_argument("--plot", metavar="PNG", help="plot file (default build/bench/sparse_speedup_<device>.png)")
+    s.add_argument("--from-json", metavar="FILE", help="measure nothing: render the Markdown and plot from the "
+                   "--json file of an earlier run (e.g. one made on a GPU machine)")
     return ap
 
 
@@ -246,10 +274,54 @@ def _cmd_bench(args) -> int:
     return 0
 
 
+def _int_list(text: str, what: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise PruningError(f"{what} must be a comma-separated list of integers, got {text!r}") from None
+
+
+def _cmd_bench_sparse(args) -> int:
+    from . import sparse_bench
+
+    try:
+        rates = tuple(float(v) for v in args.rates.split(",") if v.strip())
+    except ValueError:
+        raise PruningError(f"--rates must be a comma-separated list of percentages, got {args.rates!r}") from None
+    settings = dict(device=args.device, n=args.n, rates=rates, seed=args.seed, optimizer=args.optimizer,
+                    threads=args.threads, group_sizes=_int_list(args.group_sizes, "--group-sizes"))
+    for name in ("m", "k", "warmup", "repeats"):
+        if getattr(args, name) is not None:
+            settings[name] = getattr(args, name)
+    if args.partitions is not None:
+        settings["partitions"] = _int_list(args.partitions, "--partitions")
+    if args.from_json:
+        res = sparse_bench.load_results(args.from_json)
+    else:
+        cfg = sparse_bench.quick_config(**settings) if args.quick else sparse_bench.SparseBenchConfig(**settings)
+        sparse_bench.resolve_device(cfg.device)  # fail before measuring anything
+        res = sparse_bench.measure(cfg)
+    text = sparse_bench.run(plot_path=args.plot, results=res)
+    print(text)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(text + "\n")
+    if args.json and not args.from_json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(res, indent=2) + "\n")
+    bad = [r for r in res["results"] if not r["ok"]]
+    if bad:
+        print(f"error: {len(bad)} form(s) differ from the dense masked product, e.g. {bad[0]['label']} at "
+              f"{bad[0]['rate_label']} %", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return {"prune": _cmd_prune, "partition": _cmd_partition, "bench": _cmd_bench}[args.command](args)
+        return {"prune": _cmd_prune, "partition": _cmd_partition, "bench": _cmd_bench,
+                "bench-sparse": _cmd_bench_sparse}[args.command](args)
     except PruningError as exc:
         message = " ".join(str(exc).split())
         print(f"error: {message}", file=sys.stderr)
