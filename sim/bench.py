@@ -74,15 +74,104 @@ def section_fp_area() -> str:
     ])
 
 
+ARRAY_SHAPES = [  # (M, K, N) on the 32x32 array
+    (256, 256, 256),    # N = 8R: weight loads hidden, compute bound
+    (100, 300, 256),    # M, K not multiples of 32
+    (64, 64, 1024),
+    (512, 128, 128),    # N at the hiding threshold
+    (128, 128, 32),     # short batch: weight-load bound
+    (128, 128, 1),      # N = 1: one vector per tile
+]
+
+
+def section_array() -> str:
+    import numpy as np
+    from hw.config import ArrayParams
+    from .accel import Layer, params_for, run_layers
+    from .golden import perf
+    from .raw_harness import build_raw, run_raw
+    from .scalesim import ws_cycles
+
+    array = ArrayParams(rows=32, cols=32)
+    rng = np.random.default_rng(3)
+    layers = [Layer(rng.standard_normal((M, K)).astype(np.float32), rng.standard_normal((K, N)).astype(np.float32),
+                    rng.standard_normal(M).astype(np.float32), relu=True, name=f"{M}x{K}x{N}")
+              for M, K, N in ARRAY_SHAPES]
+    params = params_for(layers, array)
+    run_dir = runner.BUILD_ROOT / "bench" / "array32"
+    t0 = time.perf_counter()
+    results = run_layers(params, layers, simulator="verilator", run_dir=run_dir)
+    first_run = time.perf_counter() - t0
+    rows = []
+    for (M, K, N), layer, res in zip(ARRAY_SHAPES, layers, results):
+        model = perf.cycles(array, M, K, N)
+        ideal = perf.ideal_cycles(array, M, K, N)
+        ss = ws_cycles(32, 32, M, K, N)
+        c = res["counters"]
+        rows.append(f"| {M}x{K}x{N} | {c['total']:,} | {model['total']:,} | "
+                    f"{'yes' if c == model else 'NO'} | {c['compute']:,} | {c['weight_wait']:,} | {c['stall']:,} | "
+                    f"{c['drain']} | {ss:,} | {c['total'] / ss:.2f} | {ideal / c['total']:.1%} | "
+                    f"{'yes' if res['bit_exact'] else 'NO'} |")
+
+    # Simulation speed: the same Verilog and testbench through cocotb and through a C++ main.
+    jobs = json.loads((run_dir / "jobs.json").read_text())
+    speed_job = jobs[0]
+    binary = build_raw(params)
+    raw_rates, cocotb_rates = [], []
+    for _ in range(3):
+        raw = run_raw(binary, speed_job, run_dir)
+        raw_rates.append(raw["tb_cycles"] / raw["seconds"])
+        res = run_layers(params, layers[:1], simulator="verilator", run_dir=run_dir / "speed")[0]
+        cocotb_rates.append(res["tb_cycles"] / res["wall_seconds"])
+    raw_rate, cocotb_rate = statistics.median(raw_rates), statistics.median(cocotb_rates)
+    swap = max(31 * array.add_latency + 32 - 3, 0) + 1
+    return "\n".join([
+        "## FP32 systolic array accelerator, 32x32 (issue 3)",
+        "",
+        f"Array latency R*La + Lm + C - 1 = {array.latency} cycles (La = Lm = 2). Per tile "
+        f"max(N, swap + R + 2) cycles with swap = (R-1)*La + C - 2 = {swap}, i.e. weight loading is hidden "
+        f"for N >= {swap + 34}; see README for the full formula. *Model* is `sim/golden/perf.py`; "
+        "*SCALE-Sim WS* is its analytical weight-stationary count, ceil(K/R)*ceil(M/C) folds x (2R + C + N - 2), "
+        "no overlap of weight loading. Utilization = (M*K*N / (R*C)) / measured cycles. Bias and ReLU on, "
+        "random normal data, every output bit-exact against the golden model.",
+        "",
+        "| M x K x N | measured cycles | model | counters = model | compute | weight wait | stall | drain "
+        "| SCALE-Sim WS | ours / SCALE-Sim | utilization | bit-exact |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        *rows,
+        "",
+        f"First run of all shapes (build cached or not): {first_run:.0f} s wall.",
+        "",
+        "### Simulation speed, 32x32 accelerator on Verilator",
+        "",
+        f"The same Verilog and testbench (`sim/tb/accel_tb.sv`, layer {speed_job['name']}: scratchpad load, "
+        "run, read-back) driven by cocotb (GPI clock, one Python wake-up per layer) and by a C++ main "
+        "(`sim/raw/accel_main.cpp`), both Verilator 5.048 hierarchical builds with the PE as a "
+        "hierarchical block; median of 3 runs each, measured back to back.",
+        "",
+        "| path | testbench cycles/s | relative |",
+        "|---|---|---|",
+        f"| raw Verilator C++ harness | {raw_rate:,.0f} | 1.00 |",
+        f"| cocotb 2.1 | {cocotb_rate:,.0f} | {cocotb_rate / raw_rate:.2f} |",
+    ])
+
+
 def section_sw() -> str:
     from sw import bench as sw_bench
     return sw_bench.run()
 
 
+def section_sparse() -> str:
+    from sw import sparse_bench
+    return sparse_bench.run()
+
+
 SECTIONS = {
     "fp_soak": section_fp_soak,
     "fp_area": section_fp_area,
+    "array": section_array,
     "sw": section_sw,
+    "sparse": section_sparse,
 }
 
 

@@ -4,7 +4,7 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from .common import QNAN, count_leading_zeros, round_pack, shift_right_sticky, unpack
+from .common import QNAN, count_leading_zeros, round_pack, shift_left, shift_right_sticky, unpack
 from .params import FPParams, DEFAULT_ADD_LATENCY
 from .pipeline import build_pipeline
 
@@ -71,7 +71,7 @@ class FPAdd(wiring.Component):
 
         def align(v):
             out = {k: v[k] for k in ("nan", "inf", "both_neg", "sign", "subtract", "exp", "big")}
-            shifted, lost = shift_right_sticky(v["small"], v["distance"][0:8], 28)
+            shifted, lost = shift_right_sticky(m, v["small"], v["distance"][0:8], 28, "add_align")
             out["small"] = shifted | lost
             return out
 
@@ -86,7 +86,7 @@ class FPAdd(wiring.Component):
             # Never shift past the subnormal exponent: at most exp - 0 places.
             shift = Signal(range(29), name="add_norm_shift")
             m.d.comb += shift.eq(Mux(lz > v["exp"], v["exp"], lz))
-            aligned = (total << shift)[0:28]
+            aligned = shift_left(m, total, shift, "add_norm")
             field = Mux(aligned[27], v["exp"] + 1 - shift, 0)
             exact_zero = total == 0
             return dict(

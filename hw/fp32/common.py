@@ -1,6 +1,6 @@
 """Bit-level helpers shared by the FP32 multiplier and adder."""
 
-from amaranth.hdl import Cat, Const, Mux, Value
+from amaranth.hdl import Cat, Const, Mux, Signal, Value
 
 EXP_BITS = 8
 FRAC_BITS = 23
@@ -55,15 +55,51 @@ def _clz_pow2(x: Value) -> Value:
     return Mux(hi_zero, half + _clz_pow2(lo), _clz_pow2(hi))
 
 
-def shift_right_sticky(x: Value, amount: Value, max_shift: int):
-    """Shift ``x`` right by ``amount`` (saturating at ``max_shift``).
+def _stage(m, value, name):
+    """Name an intermediate value: keeps expression DAGs from being expanded
+    into trees (exponentially) by the Amaranth simulator and the backend."""
+    sig = Signal(Value.cast(value).shape(), name=name)
+    m.d.comb += sig.eq(value)
+    return sig
+
+
+def shift_right_sticky(m, x: Value, amount: Value, max_shift: int, name: str = "shr"):
+    """Shift ``x`` right by ``amount`` (anything >= len(x) empties it).
 
     Returns (shifted, sticky): sticky is the OR of every bit shifted out.
+    Built as a log-depth barrel shifter that never widens ``x``: wide
+    intermediate values cost area in hardware and are slow in Verilator.
+    ``max_shift`` bounds the amounts the caller can produce.
     """
     width = len(x)
-    amount_c = Mux(amount > max_shift, max_shift, amount)
-    wide = Cat(Const(0, max_shift), x) >> amount_c
-    return wide[max_shift:max_shift + width], wide[0:max_shift].any()
+    x = _stage(m, x, f"{name}_in")
+    sticky = Const(0, 1)
+    stages = max(1, (max_shift).bit_length())
+    for i in range(stages):
+        step = 1 << i
+        if step >= width:
+            lost, moved = x.any(), Const(0, width)
+        else:
+            lost, moved = x[:step].any(), Cat(x[step:], Const(0, step))
+        take = amount[i] if i < len(amount) else Const(0, 1)
+        sticky = _stage(m, sticky | (take & lost), f"{name}_sticky{i}")
+        x = _stage(m, Mux(take, moved, x), f"{name}_s{i}")
+    if len(amount) > stages:          # amounts beyond the staged range empty x
+        overflow = amount[stages:].any()
+        sticky = sticky | (overflow & x.any())
+        x = Mux(overflow, 0, x)
+    return x, sticky
+
+
+def shift_left(m, x: Value, amount: Value, name: str = "shl"):
+    """``(x << amount)`` truncated to len(x), as a barrel shifter of len(x) bits."""
+    width = len(x)
+    x = _stage(m, x, f"{name}_in")
+    for i in range(len(amount)):
+        step = 1 << i
+        moved = Const(0, width) if step >= width else Cat(Const(0, step), x[:width - step])
+        x = _stage(m, Mux(amount[i], moved, x), f"{name}_s{i}")
+    return x
 
 
 def round_pack(sign, field, mant23, guard, sticky, ftz: bool):

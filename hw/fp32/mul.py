@@ -4,7 +4,7 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from .common import QNAN, count_leading_zeros, round_pack, shift_right_sticky, unpack
+from .common import QNAN, count_leading_zeros, round_pack, shift_left, shift_right_sticky, unpack
 from .params import FPParams, DEFAULT_MUL_LATENCY
 from .pipeline import build_pipeline
 
@@ -63,12 +63,12 @@ class FPMul(wiring.Component):
         def normalise(v):
             product = v["product"][0:48]
             lz = count_leading_zeros(product)
-            aligned = (product << lz)[0:48]                       # leading one at bit 47
+            aligned = shift_left(m, product, lz, "mul_norm")                     # leading one at bit 47
             # Biased exponent of the aligned product: exp_a + exp_b - 126 - lz.
             exp = Signal(range(-200, 512), name="mul_exp")
             m.d.comb += exp.eq(v["exp_sum"] - 126 - lz)
             subnormal = exp < 1
-            shifted, lost = shift_right_sticky(aligned, (1 - exp)[0:9], 50)
+            shifted, lost = shift_right_sticky(m, aligned, (1 - exp)[0:9], 50, "mul_denorm")
             mant48 = Mux(subnormal, shifted, aligned)
             out = {k: v[k] for k in ("sign", "nan", "inf", "zero")}
             out.update(

@@ -12,11 +12,13 @@ unexpected error flag, or when the watchdog fires.
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 
 import cocotb
 import numpy as np
 from cocotb.clock import Clock
+from cocotb.utils import get_sim_time
 from cocotb.triggers import ClockCycles, RisingEdge, with_timeout, SimTimeoutError
 
 from sim.golden.gemm import compare
@@ -48,17 +50,21 @@ async def run_layers(dut):
         for kind in ("w", "x", "b"):
             shutil.copyfile(job[f"{kind}_file"], f"{kind}.hex")
         dut.go.value = 1
+        wall0, sim0 = time.perf_counter(), get_sim_time("ns")
         await RisingEdge(dut.clk)
         dut.go.value = 0
         budget = job["watchdog_cycles"] * CLOCK_NS
         try:
             await with_timeout(RisingEdge(dut.tb_done), budget, "ns")
+            tb_cycles = round((get_sim_time("ns") - sim0) / CLOCK_NS)
+            wall = time.perf_counter() - wall0
         except SimTimeoutError:
             raise AssertionError(
                 f"watchdog: layer {job['name']} (M={job['m']} K={job['k']} N={job['n']}) did not finish "
                 f"in {job['watchdog_cycles']} cycles; accelerator busy={int(dut.acc_busy.value)}") from None
         await RisingEdge(dut.clk)
-        result = {"name": job["name"], "error": int(dut.acc_error.value)}
+        result = {"name": job["name"], "error": int(dut.acc_error.value),
+                  "tb_cycles": tb_cycles, "wall_seconds": wall}
         result["counters"] = {c: int(getattr(dut, f"cycles_{c}").value) for c in COUNTERS}
         if job.get("expected") and not result["error"]:
             shutil.copyfile("y.hex", job["y_file"])
