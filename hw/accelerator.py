@@ -69,6 +69,8 @@ class Accelerator(wiring.Component):
             "wr_en": In(1), "wr_mem": In(2), "wr_addr": In(ADDR_BITS), "wr_data": In(32 * max(R, C)),
             # result port: acc word at rd_addr, one cycle later
             "rd_addr": In(ADDR_BITS), "rd_data": Out(32 * C),
+            # weight ring flow control (streaming mode): words written / consumed
+            "w_arrived": In(32), "w_consumed": Out(32),
         }
         ports.update({f"cycles_{name}": Out(32) for name in COUNTERS})
         super().__init__(ports)
@@ -118,6 +120,7 @@ class Accelerator(wiring.Component):
         le_mt, le_k_left, le_base = Signal(17), Signal(18), Signal(ADDR_BITS + 12)
         le_tiles = Signal(34)
         shift_pending, shift_pad = Signal(), Signal()
+        consumed = Signal(32)            # weight words taken from the scratchpad
 
         # ---- issue engine (vectors into the array)
         ie_active, ie_all = Signal(), Signal()
@@ -137,7 +140,7 @@ class Accelerator(wiring.Component):
             m.d.sync += [
                 dim_m.eq(self.m), dim_k.eq(self.k), dim_n.eq(self.n),
                 use_bias.eq(self.use_bias), relu.eq(self.relu),
-                busy.eq(1), done.eq(0), error.eq(0), running.eq(0), setup_step.eq(1),
+                busy.eq(1), done.eq(0), error.eq(0), running.eq(0), setup_step.eq(1), consumed.eq(0),
                 *[c.eq(0) for c in counters.values()],
             ]
         with m.If(busy & (setup_step == 1)):
@@ -148,7 +151,7 @@ class Accelerator(wiring.Component):
                          setup_step.eq(3)]
         with m.If(busy & (setup_step == 3)):
             bad = ((dim_m == 0) | (dim_k == 0) | (dim_n == 0)
-                   | (tile_count * R > p.weight_words)
+                   | ((tile_count * R > p.weight_words) if not p.weight_ring_tiles else 0)
                    | (k_tiles * dim_n > p.input_words)
                    | (mt_times_n > p.acc_words)
                    | (use_bias & (m_tiles > p.bias_words)))
@@ -159,7 +162,7 @@ class Accelerator(wiring.Component):
                 m.d.sync += [
                     running.eq(1), total_vectors.eq(tile_count * dim_n),
                     shadow_full.eq(0), swap_timer.eq(swap_limit + 1),
-                    le_active.eq(0), le_all.eq(0), le_row.eq(0), le_mt.eq(0), le_k_left.eq(dim_k),
+                    le_active.eq(0), le_all.eq(0), le_row.eq(0), le_mt.eq(0), le_k_left.eq(dim_k), consumed.eq(0),
                     le_base.eq(0), le_tiles.eq(0),
                     ie_active.eq(0), ie_all.eq(0), ie_n.eq(0), ie_mt.eq(0), ie_kt_first.eq(1),
                     ie_kt_last.eq(dim_k <= R), ie_k_left.eq(dim_k), ie_xbase.eq(0), ie_abase.eq(0),
@@ -177,6 +180,10 @@ class Accelerator(wiring.Component):
             m.d.sync += swap_timer.eq(swap_timer + 1)
         le_start = (running & ~le_all & ~le_active & ~shift_pending & ~shadow_full
                     & (swap_timer > swap_limit))
+        m.d.comb += self.w_consumed.eq(consumed)
+        if p.weight_ring_tiles:
+            # the tile's words must have arrived in the ring
+            le_start = le_start & (self.w_arrived >= consumed + R)
         m.d.sync += shift_pending.eq(0)
         with m.If(le_start):
             m.d.sync += [le_active.eq(1), le_row.eq(0)]
@@ -185,7 +192,11 @@ class Accelerator(wiring.Component):
             m.d.sync += [shift_pending.eq(1), shift_pad.eq((R - 1) - le_row >= le_k_left),
                          le_row.eq(le_row + 1)]
             with m.If(le_row == R - 1):
-                m.d.sync += [le_active.eq(0), le_tiles.eq(le_tiles + 1), le_base.eq(le_base + R)]
+                m.d.sync += [le_active.eq(0), le_tiles.eq(le_tiles + 1), consumed.eq(consumed + R)]
+                if p.weight_ring_tiles:
+                    m.d.sync += le_base.eq(Mux(le_base + R >= p.weight_words, 0, le_base + R))
+                else:
+                    m.d.sync += le_base.eq(le_base + R)
                 with m.If(le_mt == m_tiles - 1):
                     m.d.sync += [le_mt.eq(0), le_k_left.eq(le_k_left - R)]
                 with m.Else():

@@ -66,10 +66,18 @@ class AcceleratorParams:
     input_words: int = 1024
     acc_words: int = 1024
     bias_words: int = 64
+    # > 0: weights stream through a ring of this many tiles (filled by the
+    # DMA while earlier tiles compute) instead of holding the whole layer;
+    # weight_words must then be weight_ring_tiles * rows.
+    weight_ring_tiles: int = 0
 
     def __post_init__(self):
         if not isinstance(self.array, ArrayParams):
             raise ValueError("array must be an ArrayParams")
+        if self.weight_ring_tiles < 0:
+            raise ValueError("weight_ring_tiles must be >= 0")
+        if self.weight_ring_tiles and self.weight_words != self.weight_ring_tiles * self.array.rows:
+            raise ValueError("with a weight ring, weight_words must equal weight_ring_tiles * rows")
         for name in ("weight_words", "input_words", "acc_words", "bias_words"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= (1 << 24):

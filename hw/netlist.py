@@ -23,3 +23,9 @@ def array_verilog(params: ArrayParams, name: str = "pp_array", tag_width: int = 
 def accelerator_verilog(params: AcceleratorParams, name: str = "pp_accel") -> str:
     accel = Accelerator(params, pe_factory=lambda: PEInstance(params.array, f"{name}_pe"))
     return pe_verilog(params.array, f"{name}_pe") + verilog.convert(accel, name=name, emit_src=False)
+
+
+def soc_verilog(params, name: str = "pp_soc") -> str:
+    from .soc import SoC
+    soc = SoC(params, pe_factory=lambda: PEInstance(params.array, f"{name}_pe"))
+    return pe_verilog(params.array, f"{name}_pe") + verilog.convert(soc, name=name, emit_src=False)

