@@ -16,7 +16,9 @@ SIM         ?= verilator
 PARTITIONS  ?= 3
 ROWS        ?= 32
 COLS        ?= 32
-ACCELERATORS ?= 1
+ACCELERATORS ?= 3
+BUS_WIDTH   ?= 512
+MEM_PORTS   ?= 1
 SOAK_VECTORS ?= 10000000
 PYTEST_ARGS ?=
 
@@ -76,6 +78,8 @@ verilog: deps
 	$(PY) -m hw.generate pe --rows $(ROWS) --cols $(COLS) -o $(VERILOG_OUT)
 	$(PY) -m hw.generate array --rows $(ROWS) --cols $(COLS) -o $(VERILOG_OUT)
 	$(PY) -m hw.generate accelerator --rows $(ROWS) --cols $(COLS) -o $(VERILOG_OUT)
+	$(PY) -m hw.generate soc --accelerators $(ACCELERATORS) --rows $(ROWS) --cols $(COLS) \
+	    --bus-width $(BUS_WIDTH) --mem-ports $(MEM_PORTS) -o $(VERILOG_OUT)
 
 lint: deps
 	$(PY) -m sim.lint --rows $(ROWS) --cols $(COLS)

@@ -1,6 +1,7 @@
 """Verilog generator CLI.
 
     python -m hw.generate fp32_mul|fp32_add [--latency L] [--ftz] -o DIR
+    python -m hw.generate soc --accelerators N --rows R --cols C --bus-width W [--mem-ports M] -o DIR
     python -m hw.generate pe|array|accelerator --rows R --cols C
                           [--mul-latency L] [--add-latency L] [--ftz]
                           [--weight-words N --input-words N --acc-words N --bias-words N] -o DIR
@@ -74,6 +75,22 @@ def vars_of(array: ArrayParams) -> dict:
             "add_latency": array.add_latency, "ftz": array.ftz}
 
 
+def _soc_block(args):
+    from . import netlist
+    from .soc import SoCParams
+    array = _array_params(args)
+    try:
+        params = SoCParams(accelerators=args.accelerators, array=array, bus_width=args.bus_width,
+                           mem_ports=args.mem_ports, ring_tiles=args.ring_tiles, input_words=args.input_words,
+                           acc_words=args.acc_words, bias_words=args.bias_words)
+    except ValueError as exc:
+        raise GenerateError(str(exc)) from None
+    return netlist.soc_verilog(params, "pp_soc"), {
+        **vars_of(array), "accelerators": params.accelerators, "bus_width": params.bus_width,
+        "mem_ports": params.mem_ports, "ring_tiles": params.ring_tiles, "input_words": params.input_words,
+        "acc_words": params.acc_words, "bias_words": params.bias_words, "array_latency": array.latency}
+
+
 # block name -> (Verilog module name, builder(args) -> (component or Verilog text, parameters))
 BLOCKS = {
     "fp32_mul": ("fp32_mul", _fp_block(FPMul, DEFAULT_MUL_LATENCY)),
@@ -81,6 +98,7 @@ BLOCKS = {
     "pe": ("pp_pe", _hier_block("pe")),
     "array": ("pp_array", _hier_block("array")),
     "accelerator": ("pp_accel", _hier_block("accelerator")),
+    "soc": ("pp_soc", _soc_block),
 }
 
 
@@ -99,6 +117,10 @@ def make_parser():
     parser.add_argument("--cols", type=int, help="array columns C (the M dimension)")
     parser.add_argument("--mul-latency", type=int, help=f"multiplier latency (default {DEFAULT_MUL_LATENCY})")
     parser.add_argument("--add-latency", type=int, help=f"adder latency (default {DEFAULT_ADD_LATENCY})")
+    parser.add_argument("--accelerators", type=int, default=3, help="SoC: number of accelerators (default 3)")
+    parser.add_argument("--bus-width", type=int, default=512, help="SoC: AXI data width in bits (default 512)")
+    parser.add_argument("--mem-ports", type=int, default=1, help="SoC: interleaved memory ports (default 1)")
+    parser.add_argument("--ring-tiles", type=int, default=2, help="SoC: weight ring size in tiles (default 2)")
     defaults = AcceleratorParams()
     for name in ("weight_words", "input_words", "acc_words", "bias_words"):
         parser.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(defaults, name),

@@ -149,10 +149,10 @@ class Interconnect(wiring.Component):
             for j in range(len(ports)):
                 pick, fire = self._grants[(ch, j)]
                 hit = fire & (pick == i)
-                ready = ready | ((pick == i) & getattr(ports[j], f"{ch}ready"))
+                ready = ready | hit          # only the port that granted this master answers
                 fired = fired | hit
                 fired_port = Mux(hit, j, fired_port)
-            m.d.comb += getattr(mst, f"{ch}ready").eq(ready & getattr(mst, f"{ch}valid"))
+            m.d.comb += getattr(mst, f"{ch}ready").eq(ready)
             out, cur = self._tracker(m, i, kind)
             done = self._response_done(i, kind)
             with m.If(fired):

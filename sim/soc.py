@@ -43,6 +43,7 @@ def run_axi_conformance(params: SoCParams, layers, *, simulator="verilator", bac
     work = sum(W.shape[0] * W.shape[1] * X.shape[1] for W, X, _, _ in layers)
     job = {"bus_width": params.bus_width, "rows": params.array.rows, "cols": params.array.cols,
            "accelerators": params.accelerators, "window_bytes": window_bytes, "seed": seed,
+           "mem_ports": params.mem_ports,
            "backpressure": backpressure, "layers": specs,
            "watchdog_cycles": int(200000 + 40 * work / (params.array.rows * params.array.cols))}
     (run_dir / "job.json").write_text(json.dumps(job, indent=1))

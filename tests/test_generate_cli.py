@@ -82,3 +82,25 @@ def test_hierarchical_bad_input(args, message, tmp_path):
     done = run_cli(*[a.replace("{tmp}", str(tmp_path)) for a in args])
     assert done.returncode == 2 and done.stderr.startswith("error:") and message in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_soc_block(tmp_path):
+    done = run_cli("soc", "--accelerators", "2", "--rows", "2", "--cols", "3", "--bus-width", "128",
+                   "--mem-ports", "2", "-o", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    manifest = json.loads((tmp_path / "pp_soc.json").read_text())
+    assert manifest["parameters"]["accelerators"] == 2 and manifest["parameters"]["mem_ports"] == 2
+    ports = manifest["ports"]
+    for name in ("m0_axi_arvalid", "m1_axi_rdata", "s_axil_awaddr", "irq"):
+        assert name in ports, name
+    assert ports["m0_axi_rdata"]["width"] == 128 and ports["irq"]["width"] == 2
+
+
+@pytest.mark.parametrize("args,message", [
+    (["soc", "--rows", "2", "--cols", "2", "--bus-width", "100", "-o", "{tmp}"], "bus data width"),
+    (["soc", "--rows", "2", "--cols", "2", "--accelerators", "0", "-o", "{tmp}"], "accelerators must be"),
+    (["soc", "--rows", "2", "--cols", "2", "--mem-ports", "3", "-o", "{tmp}"], "memory ports"),
+])
+def test_soc_bad_input(args, message, tmp_path):
+    done = run_cli(*[a.replace("{tmp}", str(tmp_path)) for a in args])
+    assert done.returncode == 2 and message in done.stderr and len(done.stderr.strip().splitlines()) == 1

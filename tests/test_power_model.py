@@ -393,3 +393,22 @@ def test_cli_errors_are_one_line(tmp_path, args, expect):
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: ") and expect in proc.stderr
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+
+
+# ---------------------------------------------------------------- accelerator event counts
+
+def test_accelerator_event_counts():
+    from hw.config import AcceleratorParams, ArrayParams
+    from sim.power.accelerator import fp_ops, scratchpad_traffic
+    p = AcceleratorParams(array=ArrayParams(rows=4, cols=4), weight_words=64, input_words=64,
+                          acc_words=64, bias_words=4)
+    # M=10, K=6, N=5: KT=2, MT=3 tiles, 30 issues, each through all 16 PEs (padding included)
+    assert fp_ops(p, 10, 6, 5) == {"fp32_mul": 480, "fp32_add": 480}
+    assert fp_ops(p, 10, 6, 5, issues=30) == fp_ops(p, 10, 6, 5)
+    always = {s.name: s for s in scratchpad_traffic(p, 10, 6, 5, cycles=100, use_bias=True)}
+    assert always["weights"].reads == 100 and always["acc"].reads == 200
+    assert always["weights"].writes == 24 and always["inputs"].writes == 10 and always["acc"].writes == 30
+    assert always["weights"].size_bytes == 64 * 16 and always["weights"].width_bits == 128
+    used = {s.name: s for s in scratchpad_traffic(p, 10, 6, 5, cycles=100, use_bias=True,
+                                                  read_ports_always_enabled=False)}
+    assert (used["weights"].reads, used["inputs"].reads, used["bias"].reads, used["acc"].reads) == (24, 30, 15, 30)

@@ -28,8 +28,9 @@ def random_layers(rng, count, rows, cols):
     return layers
 
 
-CASES = [  # simulator, accelerators, rows, cols, bus width, back-pressure probability
+CASES = [  # simulator, accelerators, rows, cols, bus width, back-pressure probability[, memory ports]
     ("verilator", 2, 2, 2, 64, 0.0),
+    ("verilator", 3, 2, 2, 64, 0.3, 2),  # two interleaved memory ports
     ("verilator", 2, 2, 2, 64, 0.5),
     ("verilator", 3, 2, 3, 32, 0.3),     # a word spans several beats
     ("verilator", 2, 3, 2, 256, 0.3),    # a beat holds more than a word (padding lanes)
@@ -37,10 +38,12 @@ CASES = [  # simulator, accelerators, rows, cols, bus width, back-pressure proba
 ]
 
 
-@pytest.mark.parametrize("simulator,accelerators,rows,cols,bus,backpressure", CASES,
-                         ids=[f"{c[0]}-{c[1]}acc-{c[2]}x{c[3]}-w{c[4]}-bp{c[5]}" for c in CASES])
-def test_soc_against_cocotbext_axi(simulator, accelerators, rows, cols, bus, backpressure, rng, tmp_path):
-    params = SoCParams(accelerators=accelerators, array=ArrayParams(rows, cols), bus_width=bus,
+@pytest.mark.parametrize("case", CASES, ids=[f"{c[0]}-{c[1]}acc-{c[2]}x{c[3]}-w{c[4]}-bp{c[5]}"
+                                              + (f"-{c[6]}ports" if len(c) > 6 else "") for c in CASES])
+def test_soc_against_cocotbext_axi(case, rng, tmp_path):
+    simulator, accelerators, rows, cols, bus, backpressure = case[:6]
+    ports = case[6] if len(case) > 6 else 1
+    params = SoCParams(accelerators=accelerators, array=ArrayParams(rows, cols), bus_width=bus, mem_ports=ports,
                        input_words=64, acc_words=64, bias_words=8)
     layers = random_layers(rng, accelerators, rows, cols)
     seed = int(rng.integers(1 << 30))

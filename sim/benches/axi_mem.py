@@ -343,11 +343,11 @@ async def random_traffic(dut):
                 expect["read_bursts"] += len(bursts)
             else:                             # several reads in flight at once from one worker
                 reads = [(addr, length)] + [pick(wrng, base)[1:] for _ in range(wrng.randint(1, 3))]
-                events = [tb.axi.init_read(a, n, arid=wrng.randrange(id_count)) for a, n in reads]
-                for (a, n), event in zip(reads, events):
-                    await tb.guard(event.wait(), tb.budget(4 * 3 * PAGE // tb.beat, True), f"read at 0x{a:x}")
-                    assert event.data.resp == AxiResp.OKAY, f"read at 0x{a:x}: {event.data.resp!r}"
-                    tb.check_memory(event.data.data, shadow[a:a + n], f"overlapped read of {n} B at 0x{a:x}")
+                tasks = [cocotb.start_soon(tb.axi.read(a, n, arid=wrng.randrange(id_count))) for a, n in reads]
+                for (a, n), task in zip(reads, tasks):
+                    resp = await tb.guard(task, tb.budget(4 * 3 * PAGE // tb.beat, True), f"read at 0x{a:x}")
+                    assert resp.resp == AxiResp.OKAY, f"read at 0x{a:x}: {resp.resp!r}"
+                    tb.check_memory(resp.data, shadow[a:a + n], f"overlapped read of {n} B at 0x{a:x}")
                     bursts = split_bursts(a, n, tb.beat)
                     expect["read_beats"] += sum(m for _, m in bursts)
                     expect["read_bursts"] += len(bursts)

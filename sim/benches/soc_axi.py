@@ -28,6 +28,30 @@ COUNTERS = ("cycles", "compute", "weight_wait", "stall", "drain", "weight_load",
             "bytes_read", "bytes_written", "array_cycles")
 
 
+class Interleaved:
+    """Global byte addresses over M AxiRams interleaved by 4 KiB page (as hw/interconnect.py maps them)."""
+
+    def __init__(self, rams):
+        self.rams = rams
+
+    def _pieces(self, addr, length):
+        M = len(self.rams)
+        while length > 0:
+            page, offset = divmod(addr, 4096)
+            take = min(length, 4096 - offset)
+            yield self.rams[page % M], (page // M) * 4096 + offset, take
+            addr, length = addr + take, length - take
+
+    def write(self, addr, data):
+        pos = 0
+        for ram, local, take in self._pieces(addr, len(data)):
+            ram.write(local, data[pos:pos + take])
+            pos += take
+
+    def read(self, addr, length):
+        return b"".join(ram.read(local, take) for ram, local, take in self._pieces(addr, length))
+
+
 def _pauser(rng, p):
     while True:
         yield rng.random() < p
@@ -61,12 +85,17 @@ async def soc_layers(dut):
     bus_width, rows, cols, n_acc = job["bus_width"], job["rows"], job["cols"], job["accelerators"]
     window = job["window_bytes"]
     cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
-    ram = AxiRam(AxiBus.from_prefix(dut, "m_axi"), dut.clk, dut.rst, size=window * (n_acc + 1))
+    ports = job.get("mem_ports", 1)
+    prefixes = ["m_axi"] if ports == 1 else [f"m{j}_axi" for j in range(ports)]
+    rams = [AxiRam(AxiBus.from_prefix(dut, prefix), dut.clk, dut.rst, size=window * (n_acc + 1))
+            for prefix in prefixes]
+    ram = Interleaved(rams)
     csr = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil"), dut.clk, dut.rst)
     if job["backpressure"]:
-        for channel in (ram.write_if.aw_channel, ram.write_if.w_channel, ram.write_if.b_channel,
-                        ram.read_if.ar_channel, ram.read_if.r_channel):
-            channel.set_pause_generator(_pauser(random.Random(rng.random()), job["backpressure"]))
+        for r in rams:
+            for channel in (r.write_if.aw_channel, r.write_if.w_channel, r.write_if.b_channel,
+                            r.read_if.ar_channel, r.read_if.r_channel):
+                channel.set_pause_generator(_pauser(random.Random(rng.random()), job["backpressure"]))
     dut.rst.value = 1
     await ClockCycles(dut.clk, 5)
     dut.rst.value = 0

@@ -14,7 +14,9 @@ and, for the FP units, the whole loop in one call::
 Verilator: the model is built with ``--coverage-toggle`` (plus
 ``--coverage-underscore`` so Yosys's ``_0_`` registers count, and a
 ``--coverage-max-width`` wide enough for a 32-lane row) and writes
-``coverage.dat`` into the run directory when the simulation ends.
+``coverage.dat`` into the run directory when the simulation ends.  It is
+built without hierarchical blocks: Verilator 5.048 writes garbage toggle
+counts for modules inside a ``--hierarchical`` block.
 
 Icarus: a small extra top module calls ``$dumpfile``/``$dumpvars`` on the
 design's scope; cocotb's runner passes ``-none`` (no waves) to vvp, so
@@ -67,7 +69,10 @@ def _dump_source(scope: str) -> Path:
 def with_toggle_capture(spec: runner.SimBuild, *, scope: str) -> runner.SimBuild:
     """The same build, instrumented to record toggles of everything under ``scope``."""
     if spec.simulator == "verilator":
-        return dataclasses.replace(spec, build_args=tuple(spec.build_args) + COVERAGE_ARGS)
+        # Verilator 5.048's toggle counters inside --hierarchical blocks come out as garbage
+        # (1e10 toggles per bit in a 4x4 accelerator's PEs, rises and falls unrelated), so
+        # the instrumented build inlines every module.
+        return dataclasses.replace(spec, build_args=tuple(spec.build_args) + COVERAGE_ARGS, hier_blocks=())
     if spec.simulator == "icarus":
         return dataclasses.replace(spec, sources=tuple(spec.sources) + (str(_dump_source(scope)),),
                                    build_args=tuple(spec.build_args) + ("-s", DUMP_MODULE))

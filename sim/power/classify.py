@@ -161,7 +161,7 @@ def summarize(signals, design, class_map: ClassMap = ClassMap()) -> ToggleSummar
                 summary.clock_cycles = s.toggles // 2
             excl("clock (charged per flip-flop per cycle)", s.toggles)
             continue
-        if signal in info.memories:
+        if signal.split("[", 1)[0] in info.memories:      # Verilator covers arrays per element: mem[3]
             excl("memory array (charged per access)", s.toggles)
             continue
         op = fp_op_of(module)

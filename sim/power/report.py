@@ -151,7 +151,7 @@ def plot_energy(section: dict, path, *, title: str | None = None) -> Path:
     import matplotlib.pyplot as plt
 
     tables = list(section["totals"])
-    fig, axes = plt.subplots(1, len(tables), figsize=(5.5 * len(tables), 4.6), squeeze=False)
+    fig, axes = plt.subplots(1, len(tables), figsize=(5.5 * len(tables), 5.0), squeeze=False)
     colors = plt.get_cmap("tab10").colors
     for ax, table in zip(axes[0], tables):
         bars = [(e["name"], e["components_pj"][table]) for e in section["layers"]]
@@ -175,10 +175,16 @@ def plot_energy(section: dict, path, *, title: str | None = None) -> Path:
             ax.text(0.02, 0.97, f"baseline / pruned = {cmp['energy_ratio']:.2f}x\npaper: {PAPER_ENERGY_RATIO}x",
                     transform=ax.transAxes, va="top", fontsize=9,
                     bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.8})
-        ax.legend(fontsize=7, loc="upper right")
+    handles = {}
+    for ax in axes[0]:
+        for h, label in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(label, h)
+    labels = [COMPONENT_LABELS[c] for c in COMPONENT_ORDER if COMPONENT_LABELS[c] in handles]
+    fig.legend([handles[l] for l in labels], labels, loc="lower center", ncol=min(5, len(labels)),
+               fontsize=8, frameon=False)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.06 * (1 + (len(labels) - 1) // 5), 1, 1))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)

@@ -29,7 +29,8 @@
 //     buffer (ASSUMPTION).
 //   * ROW_BYTES = 8192, BANKS = 8: DDR3-1600-8x8 is eight x8 devices per rank,
 //     each with a 1 KiB page and 8 banks, so one activation opens 8 KiB across
-//     the rank (the gem5 DDR3_1600_8x8 configuration the paper used).
+//     the rank (gem5's DDR3_1600_8x8, the memory of the paper's gem5-Aladdin
+//     runs).  A DDR3 x16 device alone has a 2 KiB page (ROW_BYTES = 2048).
 //
 // TIMING MODEL (all in cycles of clk; "cycle c" is the clock period that
 // ends with rising edge c, a handshake "in cycle c" is sampled at that edge)
@@ -39,7 +40,9 @@
 //     READ_LATENCY >= 2.  Each burst's latency counts from its own AR
 //     handshake; bursts are served one after the other in AR order (a
 //     single, in-order R stream), so a burst queued behind another starts at
-//     max(its own AR cycle + READ_LATENCY, end of the previous burst).
+//     the later of its own AR cycle + READ_LATENCY and the slot after the
+//     previous burst's last beat.  Write beats competing for a shared data
+//     bus, or rready low, delay R beats beyond these figures.
 //   * Write latency: the last W beat of a burst handshaked in cycle c gives
 //     bvalid from cycle c + WRITE_LATENCY (>= 1).  B responses are in AW order.
 //   * Bandwidth: the memory moves at most one beat every BEAT_INTERVAL cycles.
@@ -91,9 +94,12 @@
 //   $writememh(<+MEM_DUMP file>, mem, 0, dump_words - 1).  The plusarg names
 //   are the parameters INIT_PLUSARG / DUMP_PLUSARG, so several instances read
 //   different files (e.g. INIT_PLUSARG = "MEM1_INIT" -> +MEM1_INIT=path).
-//   Paths up to 511 characters.  The memory is zero at time 0; reset does not
-//   clear it.  Load and dump while no transfer is in flight.  Words are one
-//   hex number of DATA_W bits per line, byte lane 0 in the low bits.
+//   Paths up to 512 characters.  The memory is zero at time 0; reset does not
+//   clear it, and a file shorter than the memory leaves the words after it
+//   unchanged (Icarus prints a harmless "Not enough words" warning).  Load
+//   and dump while no transfer is in flight.  Words are one hex number of
+//   DATA_W bits per line, byte lane 0 in the low bits (sim/hexfile.py
+//   write_words / read_words).
 //
 // COUNTERS (64 bit, cleared by rst)
 //   stat_read_beats / stat_write_beats   R / W data handshakes
