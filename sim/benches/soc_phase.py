@@ -1,0 +1,94 @@
+"""cocotb bench: one phase of work on the SoC + DRAM model (soc_tb).
+
+The DRAM images are loaded in bulk (+MEM_INIT<j>); Python programs the CSRs
+of the accelerators listed in SOC_PHASE (JSON) over AXI4-Lite, starts them
+together and sleeps until the interrupt lines change -- one wake-up per
+finishing accelerator -- then reads status and counters, dumps DRAM
+(+MEM_DUMP<j>) and writes the results (SOC_PHASE_RESULTS).
+"""
+
+import json
+import os
+from pathlib import Path
+
+import cocotb
+from cocotb.clock import Clock
+from cocotb.triggers import ClockCycles, Edge, RisingEdge, with_timeout, SimTimeoutError
+from cocotb.utils import get_sim_time
+from cocotbext.axi import AxiLiteBus, AxiLiteMaster
+
+CLOCK_NS = 5                      # 200 MHz, the paper's accelerator clock
+REG = {"ctrl": 0x00, "status": 0x04}
+COUNTERS = ("cycles", "compute", "weight_wait", "stall", "drain", "weight_load", "dma_stall",
+            "bytes_read", "bytes_written", "array_cycles")
+STATS = ("read_beats", "write_beats", "read_bursts", "write_bursts", "row_activations", "busy_cycles")
+
+
+def now_cycles():
+    return round(get_sim_time("ns") / CLOCK_NS)
+
+
+@cocotb.test()
+async def phase(dut):
+    job = json.loads(Path(os.environ["SOC_PHASE"]).read_text())
+    cocotb.start_soon(Clock(dut.clk, CLOCK_NS, unit="ns").start())
+    csr = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil"), dut.clk, dut.rst)
+    dut.rst.value = 1
+    dut.load.value = 0
+    dut.dump.value = 0
+    dut.dump_words.value = job["dump_words"]
+    await ClockCycles(dut.clk, 4)
+    dut.rst.value = 0
+    dut.load.value = 1
+    await RisingEdge(dut.clk)
+    dut.load.value = 0
+    await RisingEdge(dut.clk)
+
+    for acc in job["accelerators"]:
+        base = 0x100 * acc["index"]
+        for offset, value in acc["registers"]:
+            resp = await csr.write(base + offset, int(value).to_bytes(4, "little"))
+            assert int(resp.resp) == 0, f"CSR write {base + offset:#x} refused"
+    # start them back to back: one CSR write each
+    starts = {}
+    for acc in job["accelerators"]:
+        starts[acc["index"]] = now_cycles()
+        await csr.write(0x100 * acc["index"] + REG["ctrl"], (1).to_bytes(4, "little"))
+    mask = sum(1 << a["index"] for a in job["accelerators"])
+    finished = {}
+
+    async def wait_all():
+        while True:
+            value = int(dut.irq.value)
+            for a in job["accelerators"]:
+                i = a["index"]
+                if value >> i & 1 and i not in finished:
+                    finished[i] = now_cycles()
+            if value & mask == mask:
+                return
+            await Edge(dut.irq)
+
+    try:
+        await with_timeout(wait_all(), job["watchdog_cycles"] * CLOCK_NS, "ns")
+    except SimTimeoutError:
+        raise AssertionError(f"watchdog: accelerators {sorted(set(starts) - set(finished))} not done after "
+                             f"{job['watchdog_cycles']} cycles (irq={int(dut.irq.value):b})") from None
+    results = {"accelerators": {}, "phase_cycles": max(finished.values()) - min(starts.values())}
+    for a in job["accelerators"]:
+        i = a["index"]
+        base = 0x100 * i
+        status = int.from_bytes((await csr.read(base + REG["status"], 4)).data, "little")
+        counters = {}
+        for k, name in enumerate(COUNTERS):
+            counters[name] = int.from_bytes((await csr.read(base + 0x40 + 4 * k, 4)).data, "little")
+        results["accelerators"][str(i)] = {"status": status, "counters": counters,
+                                           "start": starts[i], "finish": finished[i]}
+    results["memory"] = [{s: int(getattr(dut, f"mem{j}_{s}").value) for s in STATS}
+                         for j in range(job["mem_ports"])]
+    dut.dump.value = 1
+    await RisingEdge(dut.clk)
+    dut.dump.value = 0
+    await ClockCycles(dut.clk, 2)
+    Path(os.environ["SOC_PHASE_RESULTS"]).write_text(json.dumps(results, indent=1))
+    bad = {i: r["status"] for i, r in results["accelerators"].items() if r["status"] != 0b10}
+    assert not bad, f"accelerators ended with error status {bad}"

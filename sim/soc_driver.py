@@ -1,0 +1,103 @@
+"""Host driver: run layers on the generated SoC with the DRAM model.
+
+``run_phase`` places each accelerator's layer in its own DRAM window,
+writes the memory image(s) in bulk, runs one simulation in which the listed
+accelerators start together and share the bus, and returns their outputs
+(read back from the DRAM dump), counters and finishing times.
+"""
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from hw.soc import SoCParams
+from . import runner
+from .hexfile import read_words, write_words
+from .soc_layout import place_layer, read_output
+from .soc_tb import MemoryParams, tb_build
+
+REGISTERS = {"m": 0x08, "k": 0x0C, "n": 0x10, "flags": 0x14, "w_addr": 0x18, "x_addr": 0x1C,
+             "b_addr": 0x20, "y_addr": 0x24, "win_base": 0x28, "win_limit": 0x2C}
+PAGE = 4096
+
+
+@dataclass
+class LayerJob:
+    W: np.ndarray
+    X: np.ndarray
+    bias: np.ndarray | None
+    relu: bool
+
+
+def _port_images(image: bytearray, ports: int, bus_width: int):
+    """Split a linear DRAM image into per-port word arrays (4 KiB page interleaving)."""
+    pages = -(-len(image) // PAGE)
+    image = bytes(image) + bytes(pages * PAGE - len(image))
+    lanes = bus_width // 32
+    out = []
+    for j in range(ports):
+        chunk = b"".join(image[p * PAGE:(p + 1) * PAGE] for p in range(j, pages, ports)) or bytes(PAGE)
+        out.append(np.frombuffer(chunk, "<u4").reshape(-1, lanes))
+    return out
+
+
+def _merge(port_words, ports: int, total: int) -> bytes:
+    blobs = [w.astype("<u4").tobytes() for w in port_words]
+    pages = -(-total // PAGE)
+    out = bytearray()
+    for p in range(pages):
+        j, local = p % ports, p // ports
+        out += blobs[j][local * PAGE:(local + 1) * PAGE]
+    return bytes(out[:total])
+
+
+def run_phase(params: SoCParams, jobs: dict, *, mem: MemoryParams = MemoryParams(), simulator="verilator",
+              run_dir: Path, wall_timeout_s: float = 3600) -> dict:
+    """jobs: {accelerator index: LayerJob}.  Returns outputs, counters, cycles, memory stats."""
+    run_dir = Path(run_dir).resolve()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    R, C, W = params.array.rows, params.array.cols, params.bus_width
+    layouts, window = {}, PAGE
+    for i, job in jobs.items():
+        place, writes = place_layer(job.W, job.X, job.bias, R, C, W, base=0)
+        window = max(window, -(-place.end // PAGE) * PAGE)
+    image = bytearray(window * params.accelerators)
+    if len(image) > mem.words * (W // 8) * params.mem_ports:
+        raise ValueError(f"the layers need {len(image)} bytes of DRAM, the model has "
+                         f"{mem.words * (W // 8) * params.mem_ports}")
+    accs = []
+    for i, job in sorted(jobs.items()):
+        place, writes = place_layer(job.W, job.X, job.bias, R, C, W, base=i * window)
+        for addr, blob in writes.items():
+            image[addr:addr + len(blob)] = blob
+        layouts[i] = place
+        values = {"m": job.W.shape[0], "k": job.W.shape[1], "n": job.X.shape[1],
+                  "flags": int(job.bias is not None) | (int(job.relu) << 1),
+                  "w_addr": place.w_addr, "x_addr": place.x_addr, "b_addr": place.b_addr,
+                  "y_addr": place.y_addr, "win_base": i * window, "win_limit": (i + 1) * window}
+        accs.append({"index": i, "registers": [(REGISTERS[k], v) for k, v in values.items()]})
+    port_words = _port_images(image, params.mem_ports, W)
+    plusargs = []
+    for j, words in enumerate(port_words):
+        write_words(run_dir / f"mem{j}.hex", words)
+        plusargs += [f"+MEM_INIT{j}={run_dir / f'mem{j}.hex'}", f"+MEM_DUMP{j}={run_dir / f'dump{j}.hex'}"]
+    work = sum(j.W.shape[0] * j.W.shape[1] * j.X.shape[1] for j in jobs.values())
+    byte_total = len(image)
+    phase = {"accelerators": accs, "mem_ports": params.mem_ports, "dump_words": int(port_words[0].shape[0]),
+             "watchdog_cycles": int(100000 + 4 * work / (R * C) + 8 * byte_total / (W // 8))}
+    (run_dir / "phase.json").write_text(json.dumps(phase))
+    results_path = run_dir / "results.json"
+    results_path.unlink(missing_ok=True)
+    runner.run_test(tb_build(params, mem, simulator), "sim.benches.soc_phase", run_dir=run_dir,
+                    plusargs=plusargs, wall_timeout_s=wall_timeout_s,
+                    extra_env={"SOC_PHASE": str(run_dir / "phase.json"), "SOC_PHASE_RESULTS": str(results_path)})
+    results = json.loads(results_path.read_text())
+    dumps = [read_words(run_dir / f"dump{j}.hex", W // 32) for j in range(params.mem_ports)]
+    memory = _merge(dumps, params.mem_ports, len(image))
+    for i, job in jobs.items():
+        place = layouts[i]
+        Y = read_output(memory[place.y_addr:place.y_addr + place.y_bytes], job.W.shape[0], job.X.shape[1], C, W)
+        results["accelerators"][str(i)]["Y"] = Y
+    return results
