@@ -64,8 +64,12 @@ soak: deps
 bench: deps
 	$(PY) -m sim.bench
 
+MODEL       ?= lenet300
+BATCH       ?= 128
+
 sim: deps
-	$(PY) -m sim.flow --partitions $(PARTITIONS) --rows $(ROWS) --cols $(COLS)
+	$(PY) -m sim.flow --partitions $(PARTITIONS) --rows $(ROWS) --cols $(COLS) --model $(MODEL) \
+	    --batch $(BATCH) --sim $(SIM) --mem-ports $(MEM_PORTS)
 
 sweep: deps
 	$(PY) -m sim.flow --sweep --rows $(ROWS) --cols $(COLS)

@@ -1,8 +1,6 @@
 """sim.power without a simulator: tables, file readers, the energy formula, reports, CLI."""
 
 import json
-import math
-import shutil
 import subprocess
 import sys
 from pathlib import Path

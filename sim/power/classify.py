@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
 
-from .activity import CoverageFileError, SignalToggles
+from .activity import CoverageFileError
 
 FP_OPS = ("fp32_mul", "fp32_add")
 # fp32 op of the FP modules, by module-name glob, and their operand ports

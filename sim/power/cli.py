@@ -26,10 +26,9 @@ import sys
 from pathlib import Path
 
 from .activity import CoverageFileError, read_coverage, read_vcd
-from .classify import ClassMap, summarize
+from .classify import ClassMap
 from .capture import activity_from_toggles
-from .model import (DEFAULT_CLOCK_HZ, Activity, DramTraffic, FPOps, Inventory, SramTraffic,
-                    compute_energy)
+from .model import DEFAULT_CLOCK_HZ, Activity, DramTraffic, FPOps, SramTraffic, compute_energy
 from .netlist import Design
 from .report import COMPONENT_LABELS, _fmt_pj
 from .tables import EnergyTableError, load_table, shipped_tables

@@ -17,8 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
+from hw.fp32 import FPParams
+
 from .. import runner, toolchain
-from .capture import measure_fp_stream, read_toggles
+from ..fp_units import stream_build
+from .capture import measure_fp_stream, read_toggles, with_toggle_capture
 
 
 def measure_capture_slowdown(vectors: int = 1_000_000, repeats: int = 3, simulator: str = "verilator",
@@ -35,9 +38,6 @@ def measure_capture_slowdown(vectors: int = 1_000_000, repeats: int = 3, simulat
         m1 = measure_fp_stream("mul", a, b, simulator=simulator, run_dir=run_root / "capture", capture=True)
         captured.append(m1.wall_s)
         start = time.perf_counter()
-        from ..fp_units import stream_build
-        from .capture import with_toggle_capture
-        from hw.fp32 import FPParams
         spec = with_toggle_capture(stream_build("mul", FPParams(latency=2), simulator, 1 << 14),
                                    scope="fp_stream_tb.dut")
         read_toggles(spec, run_root / "capture", scope="fp_stream_tb.dut")

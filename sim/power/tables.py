@@ -212,6 +212,8 @@ def _resolve(name_or_path, relative_to: Path | None = None) -> Path:
 def load_table(name_or_path) -> EnergyTable:
     """Load a shipped table by name (``aladdin-40nm``, ``horowitz-45nm``) or a JSON file."""
     path = _resolve(name_or_path)
+    if not path.exists():
+        raise EnergyTableError(f"{path}: energy table file not found (shipped tables: {', '.join(SHIPPED)})")
     data = _read_json(path)
     name = _check_schema(path, data, TABLE_SCHEMA)
     figures = _figures(path, data, REQUIRED_FIGURES)
