@@ -90,6 +90,10 @@ def run_chain(params, prepared, *, pruned: bool, simulator: str, run_dir: Path):
             moved += 4 * Y.size if nxt is not None else 0         # gather: next layer's block inputs
         inter_layer = -(-moved // bus_bytes)
         mem = result["memory"]
+        from .flow_energy import phase_energy
+        energy = phase_energy(params.accel, jobs, {p: result["accelerators"][str(p)]["counters"] for p in jobs},
+                              result["phase_cycles"] + inter_layer,
+                              {k: sum(m[k] for m in mem) for k in mem[0]}, bus_bytes)
         records.append({
             "name": layer.name, "shape": [int(W.shape[0]), int(W.shape[1])], "batch": int(X.shape[1]),
             "partitioned": bool(pruned and layer.partitioned), "accelerators": len(jobs),
@@ -99,6 +103,7 @@ def run_chain(params, prepared, *, pruned: bool, simulator: str, run_dir: Path):
             "bit_exact": all(v["bit_exact"] for v in verdicts),
             "max_abs_err": max(v["max_abs_err"] for v in verdicts),
             "nonzero_weights": int(np.count_nonzero(W)), "wall_seconds": round(time.perf_counter() - t0, 1),
+            "_energy": energy,
         })
         X = Y
     return records, X
@@ -136,7 +141,10 @@ def write_report(out_dir: Path, report: dict):
     fig.tight_layout()
     fig.savefig(tmp / "cycles_per_layer.png", dpi=120)
     plt.close(fig)
-    (tmp / "report.md").write_text(markdown(report))
+    from .power.report import energy_markdown, plot_energy
+    plot_energy(report["energy"], tmp / "energy.png")
+    (tmp / "report.md").write_text(markdown(report) + "\n" + energy_markdown(report["energy"])
+                                   + "\n\n![energy per layer](energy.png)\n")
     if out_dir.exists():
         import shutil
         shutil.rmtree(out_dir)
@@ -167,9 +175,8 @@ def markdown(r: dict) -> str:
               f"(torch {r['torch_accuracy']['baseline']:.2f} %), pruned {r['hardware_accuracy']['pruned']:.2f} % "
               f"(torch {r['torch_accuracy']['pruned']:.2f} %).", "",
               f"Correctness: every output bit-exact against the golden model: {r['correctness']['bit_exact']}.",
-              "", "Energy: " + (f"{t['baseline_energy_pj'] / 1e6:.2f} uJ -> {t['energy_pj'] / 1e6:.2f} uJ, ratio "
-                                f"{t['energy_ratio']:.2f}x (paper {PAPER['energy_ratio_p3']}x)"
-                                if t.get("energy_pj") else "not computed (power model not wired in yet)."),
+              "", f"Energy ({t['energy_table']}): {t['baseline_energy_pj'] / 1e6:.2f} uJ -> {t['energy_pj'] / 1e6:.2f} uJ, "
+              f"ratio {t['energy_ratio']:.2f}x (paper {PAPER['energy_ratio_p3']}x); method: {r['energy']['method']}.",
               "", "Columns: *compute* = cycles the slowest accelerator issued vectors; *weight wait + bus* = "
               "cycles its array waited for weight tiles (the shared bus) or accumulators; *DMA in/out* = "
               "loading inputs/bias and storing outputs; *inter-layer* = host scatter/gather of block "
@@ -187,6 +194,17 @@ def run(args) -> dict:
         f"{params.mem_ports} DRAM port(s) (first build takes minutes; cached afterwards)")
     base, logits_base = run_chain(params, prepared, pruned=False, simulator=args.sim, run_dir=run_dir)
     pruned, logits_pruned = run_chain(params, prepared, pruned=True, simulator=args.sim, run_dir=run_dir)
+    from .power.report import energy_section, totals_fields
+    from .flow_energy import tables as energy_tables
+    section = energy_section([(p["name"], p.pop("_energy")) for p in pruned],
+                             baseline=[(b["name"], b.pop("_energy")) for b in base],
+                             partitions=args.partitions, tables=energy_tables(), clock_hz=200e6)
+    section["method"] = ("event counts (FP ops at the table's random-operand energy, scratchpad accesses, "
+                         "DRAM bytes/activations, clock, leakage); no toggle capture (see sim/flow_energy.py)")
+    for entry, p in zip(section["layers"], pruned):
+        p["energy_pj"] = entry["energy_pj"]
+    for entry, b in zip(section["baseline"]["layers"], base):
+        b["energy_pj"] = entry["energy_pj"]
     layers = []
     for b, p in zip(base, pruned):
         entry = dict(p)
@@ -209,8 +227,10 @@ def run(args) -> dict:
                                     "pruned": bool(np.array_equal(hw_pred_pruned, prepared.torch_pred_pruned))},
         "layers": layers,
         "totals": {"baseline_cycles": total_base, "cycles": total, "speedup": total_base / total,
-                   "baseline_energy_pj": None, "energy_pj": None, "energy_ratio": None,
-                   "paper_speedup_p3": PAPER["speedup_p3"], "ideal_speedup": args.partitions ** 2},
+                   **totals_fields(section),
+                   "paper_speedup_p3": PAPER["speedup_p3"], "paper_energy_ratio_p3": PAPER["energy_ratio_p3"],
+                   "ideal_speedup": args.partitions ** 2},
+        "energy": section,
         "correctness": {"bit_exact": all(l["bit_exact"] and l["baseline"]["bit_exact"] for l in layers),
                         "max_abs_err": max(max(l["max_abs_err"], l["baseline"]["max_abs_err"]) for l in layers)},
         "wall_seconds": round(time.perf_counter() - t_start, 1),

@@ -1,0 +1,71 @@
+"""Energy of the flow's layers from the run's event counts (sim/power).
+
+Toggle capture (Verilator --coverage-toggle) does not work inside the
+hierarchical PE blocks the 32x32 builds need (its counts there are
+garbage), so the default flow prices events, not toggles:
+
+* FP operations: issued vectors x R x C multiplies and adds per accelerator,
+  at the table's per-op energy for random operands (operand activity at the
+  table's reference; the FP tests validate that point);
+* scratchpads: every read port reads each cycle (the RTL has no read
+  enables) plus the words written, by memory size;
+* DRAM: bytes read and written and row activations counted by the DRAM
+  model, plus background power over the phase;
+* clock and leakage of the active accelerators' flip-flops, FP units and
+  SRAM over the phase.  The baseline is charged one accelerator; the pruned
+  run the accelerators it uses.
+Register and wire toggle energy is not included (reported as zero).
+"""
+
+from functools import lru_cache
+
+from .power.accelerator import fp_ops, scratchpad_traffic
+from .power.model import Activity, DramTraffic, FPOps, Inventory, SramTraffic, compute_energy
+from .power.tables import load_table
+
+TABLES = ("aladdin-40nm", "horowitz-45nm")
+
+
+@lru_cache(maxsize=4)
+def _inventory(accel_params):
+    from .accel import accelerator_source
+    from .power.capture import flop_inventory
+    from .power.classify import ClassMap
+    from .power.netlist import Design
+    design = Design.from_verilog([accelerator_source(accel_params)], top="pp_accel", root="accel_tb.dut")
+    return flop_inventory(design, ClassMap())
+
+
+@lru_cache(maxsize=4)
+def tables():
+    return {name: load_table(name) for name in TABLES}
+
+
+def phase_energy(accel_params, jobs: dict, counters: dict, phase_cycles: int, memory: dict, bus_bytes: int) -> dict:
+    """{table: EnergyBreakdown} for one phase; ``jobs`` {acc: LayerJob}, ``counters`` {acc: counters}."""
+    inv = _inventory(accel_params)
+    active = len(jobs)
+    ops = {"fp32_mul": 0, "fp32_add": 0}
+    sram = {}
+    for acc, job in jobs.items():
+        m, k = job.W.shape
+        n = job.X.shape[1]
+        for op, count in fp_ops(accel_params, m, k, n, issues=counters[acc]["compute"]).items():
+            ops[op] += count
+        for s in scratchpad_traffic(accel_params, m, k, n, cycles=phase_cycles, use_bias=job.bias is not None):
+            slot = sram.setdefault(s.name, SramTraffic(s.name, s.size_bytes, s.width_bits))
+            slot.reads += s.reads
+            slot.writes += s.writes
+    flops = sum(inv["flop_bits"].values())
+    fp_flops = sum(n for comp, n in inv["flop_bits"].items() if comp == "fp_units")
+    activity = Activity(
+        cycles=int(phase_cycles), toggles={},
+        fp_ops=[FPOps(op, count, None) for op, count in ops.items()],
+        sram=list(sram.values()),
+        dram=DramTraffic(bytes_read=memory["read_beats"] * bus_bytes, bytes_written=memory["write_beats"] * bus_bytes,
+                         activations=memory["row_activations"], bursts=memory["read_bursts"] + memory["write_bursts"]),
+        inventory=Inventory(flop_bits=flops * active, leaky_flop_bits=(flops - fp_flops) * active,
+                            fp32_mul_units=inv["fp_units"]["fp32_mul"] * active,
+                            fp32_add_units=inv["fp_units"]["fp32_add"] * active,
+                            sram_bytes=inv["sram_bytes"] * active))
+    return {name: compute_energy(activity, table) for name, table in tables().items()}
