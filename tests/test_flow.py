@@ -1,0 +1,67 @@
+"""End-to-end flow on a small SoC: pruned LeNet-300-100 FC layers on 2 accelerators.
+
+Uses 4x4 arrays and a batch of 16 so the regression stays fast; `make sim`
+runs the paper's 32x32 arrays.  Checks the report contract of DESIGN.md,
+bit-exactness of every output, hardware vs torch accuracy on the batch, and
+the one-line errors for bad input (nothing half-written).
+"""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from sim import flow
+from sim.runner import BUILD_ROOT
+
+
+def run_flow(*args):
+    return subprocess.run([sys.executable, "-m", "sim.flow", *args], capture_output=True, text=True, timeout=1800)
+
+
+def test_small_flow_report():
+    done = run_flow("--partitions", "2", "--rows", "4", "--cols", "4", "--batch", "16")
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = BUILD_ROOT / "sim" / "P2"
+    report = json.loads((out / "report.json").read_text())
+    for key in ("partitions", "accelerators", "array", "simulator", "model", "accuracy", "layers", "totals",
+                "correctness"):
+        assert key in report, key
+    for key in ("baseline_cycles", "cycles", "speedup", "baseline_energy_pj", "energy_pj", "energy_ratio"):
+        assert report["totals"][key] is not None and report["totals"][key] > 0, key
+    assert report["partitions"] == 2 and report["accelerators"] == 2
+    assert set(report["accuracy"]) >= {"baseline", "pruned", "retrained"}
+    assert report["correctness"]["bit_exact"] is True
+    assert report["predictions_match_torch"] == {"baseline": True, "pruned": True}
+    assert report["hardware_accuracy"] == report["torch_accuracy"]
+    layers = report["layers"]
+    assert [l["partitioned"] for l in layers] == [True, True, False]     # the classifier stays dense
+    assert all(l["accelerators"] == 2 for l in layers[:2])
+    # pruning into 2 blocks removes half the weights of the partitioned layers
+    for l in layers[:2]:
+        assert l["nonzero_weights"] <= (l["shape"][0] * l["shape"][1]) // 2 + l["shape"][0]
+    assert report["totals"]["speedup"] > 1.5
+    for name in ("report.md", "cycles_per_layer.png", "energy.png"):
+        assert (out / name).stat().st_size > 0
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--partitions", "0"], "PARTITIONS must be >= 1"),
+    (["--partitions", "400", "--rows", "4", "--cols", "4"], "larger than layer"),
+    (["--model", "/nonexistent/model.py:build"], "model file not found"),
+    (["--model", "{nolinear}"], "no nn.Linear layer"),
+])
+def test_flow_bad_input(args, message, tmp_path):
+    model = tmp_path / "conv_only.py"
+    model.write_text("import torch.nn as nn\n\ndef build():\n    return nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten())\n")
+    args = [a.replace("{nolinear}", f"{model}:build") for a in args]
+    out = BUILD_ROOT / "sim" / f"P{args[1] if args[0] == '--partitions' else 3}"
+    before = out.exists() and (out / "report.json").read_text()
+    done = run_flow(*args)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert lines[-1].startswith("error:") and message in lines[-1], done.stderr
+    assert "Traceback" not in done.stderr
+    after = out.exists() and (out / "report.json").read_text()
+    assert before == after, "a failed run must not write a report"
