@@ -46,6 +46,8 @@ def sim_build(params: AcceleratorParams, simulator: str, waves: bool = False) ->
         toplevel="accel_tb",
         sources=(str(accelerator_source(params)), str(runner.TB_DIR / "accel_tb.sv")),
         simulator=simulator,
+        defines=(("PP_INTERNAL_CLOCK", 1),),
+        build_args=("--timing",) if simulator == "verilator" else (),
         parameters=(("ROWS", params.rows), ("COLS", params.cols), ("WDEPTH", params.weight_words),
                     ("XDEPTH", params.input_words), ("BDEPTH", params.bias_words),
                     ("ADEPTH", params.acc_words)),

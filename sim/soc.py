@@ -18,11 +18,11 @@ def soc_source(params: SoCParams) -> Path:
 
 
 def soc_build(params: SoCParams, simulator: str, *, toplevel: str = MODULE, extra_sources=(),
-              parameters=(), waves: bool = False) -> runner.SimBuild:
+              parameters=(), build_args=(), waves: bool = False) -> runner.SimBuild:
     return runner.SimBuild(
         toplevel=toplevel,
         sources=(str(soc_source(params)), *map(str, extra_sources)),
-        simulator=simulator, parameters=tuple(parameters), waves=waves,
+        simulator=simulator, parameters=tuple(parameters), build_args=tuple(build_args), waves=waves,
         hier_blocks=(f"{MODULE}_pe",) if simulator == "verilator" else (),
     )
 
