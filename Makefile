@@ -72,7 +72,7 @@ sim: deps
 	    --batch $(BATCH) --sim $(SIM) --mem-ports $(MEM_PORTS)
 
 sweep: deps
-	$(PY) -m sim.flow --sweep --rows $(ROWS) --cols $(COLS)
+	$(PY) -m sim.flow --sweep --rows $(ROWS) --cols $(COLS) --model $(MODEL) --batch $(BATCH) --sim $(SIM)
 
 VERILOG_OUT ?= build/verilog-out/$(ROWS)x$(COLS)
 

@@ -35,7 +35,7 @@ def log(message):
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def soc_params(args, prepared):
+def soc_params(args, prepared, accelerators=None):
     from hw.config import ArrayParams
     from hw.soc import SoCParams
     R, C, N = args.rows, args.cols, args.batch
@@ -46,7 +46,7 @@ def soc_params(args, prepared):
         need_y = max(need_y, -(-M // C) * N)
         need_b = max(need_b, -(-M // C))
     pow2 = lambda v: 1 << max(0, (v - 1).bit_length())
-    return SoCParams(accelerators=max(args.partitions, 1), array=ArrayParams(R, C), bus_width=512,
+    return SoCParams(accelerators=accelerators or max(args.partitions, 1), array=ArrayParams(R, C), bus_width=512,
                      mem_ports=args.mem_ports, input_words=pow2(need_x), acc_words=pow2(need_y),
                      bias_words=pow2(need_b))
 
@@ -184,15 +184,22 @@ def markdown(r: dict) -> str:
     return "\n".join(lines)
 
 
-def run(args) -> dict:
+def run(args, accelerators=None, baseline_cache=None) -> dict:
     from .flow_model import prepare
     t_start = time.perf_counter()
     prepared = prepare(args.model, args.partitions, args.batch, args.seed, progress=log)
-    params = soc_params(args, prepared)
-    run_dir = BUILD_ROOT / "runs" / f"flow-P{args.partitions}-{args.rows}x{args.cols}-{args.sim}"
+    params = soc_params(args, prepared, accelerators)
+    run_dir = BUILD_ROOT / "runs" / f"flow-P{args.partitions}-{params.accelerators}acc-{args.rows}x{args.cols}-" \
+                                    f"{params.mem_ports}port-{args.sim}"
     log(f"SoC: {params.accelerators} x {args.rows}x{args.cols}, bus {params.bus_width} bits, "
         f"{params.mem_ports} DRAM port(s) (first build takes minutes; cached afterwards)")
-    base, logits_base = run_chain(params, prepared, pruned=False, simulator=args.sim, run_dir=run_dir)
+    if baseline_cache is not None and "base" in baseline_cache:
+        base, logits_base = baseline_cache["base"]
+        base = [dict(b) for b in base]
+    else:
+        base, logits_base = run_chain(params, prepared, pruned=False, simulator=args.sim, run_dir=run_dir)
+        if baseline_cache is not None:
+            baseline_cache["base"] = ([dict(b) for b in base], logits_base)
     pruned, logits_pruned = run_chain(params, prepared, pruned=True, simulator=args.sim, run_dir=run_dir)
     from .power.report import energy_section, totals_fields
     from .flow_energy import tables as energy_tables
@@ -238,6 +245,65 @@ def run(args) -> dict:
     return report
 
 
+def sweep(args) -> int:
+    """P = 1..Pmax on one SoC of Pmax accelerators, with one and two memory ports."""
+    import copy
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from .flow_model import FlowError
+    from .toolchain import ToolchainError, setup_env
+    if not 1 <= args.max_partitions <= 16:
+        print(f"error: --max-partitions must be from 1 to 16, got {args.max_partitions}", file=sys.stderr)
+        return 2
+    rows = []
+    try:
+        setup_env(args.sim)
+        for ports in (1, 2):
+            cache = {}
+            for P in range(1, args.max_partitions + 1):
+                a = copy.copy(args)
+                a.partitions, a.mem_ports = P, ports
+                r = run(a, accelerators=args.max_partitions, baseline_cache=cache)
+                t = r["totals"]
+                rows.append({"partitions": P, "mem_ports": ports, "speedup": t["speedup"],
+                             "energy_ratio": t["energy_ratio"], "cycles": t["cycles"],
+                             "baseline_cycles": t["baseline_cycles"], "bit_exact": r["correctness"]["bit_exact"],
+                             "accuracy": r["accuracy"]["retrained"]["top1"]})
+                log(f"sweep P={P}, {ports} port(s): speedup {t['speedup']:.2f}x, energy ratio {t['energy_ratio']:.2f}x")
+    except (FlowError, ToolchainError, SimulationError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, (FlowError, ValueError)) else 1
+    out = BUILD_ROOT / "sim" / "sweep"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(json.dumps({"array": {"rows": args.rows, "cols": args.cols},
+                                                 "model": args.model, "batch": args.batch,
+                                                 "accelerators": args.max_partitions, "points": rows}, indent=1))
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
+    for ports in (1, 2):
+        pts = [r for r in rows if r["mem_ports"] == ports]
+        axes[0].plot([r["partitions"] for r in pts], [r["speedup"] for r in pts], "o-", label=f"{ports} port(s)")
+        axes[1].plot([r["partitions"] for r in pts], [r["energy_ratio"] for r in pts], "o-", label=f"{ports} port(s)")
+    ps = list(range(1, args.max_partitions + 1))
+    axes[0].plot(ps, [p * p for p in ps], "k:", label="ideal P^2")
+    axes[0].plot([3], [PAPER["speedup_p3"]], "kx", label="paper (P=3)")
+    axes[1].plot([3], [PAPER["energy_ratio_p3"]], "kx", label="paper (P=3)")
+    axes[0].set(xlabel="partitions P", ylabel="speedup vs unpruned, 1 accelerator")
+    axes[1].set(xlabel="partitions P", ylabel="energy ratio (aladdin-40nm)")
+    for ax in axes:
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "speedup_energy_vs_p.png", dpi=120)
+    lines = ["# Sweep: speedup and energy vs P", "", "| P | memory ports | cycles | speedup | energy ratio | "
+             "fine-tuned top-1 | bit-exact |", "|---|---|---|---|---|---|---|"]
+    lines += [f"| {r['partitions']} | {r['mem_ports']} | {r['cycles']:,} | {r['speedup']:.2f}x | "
+              f"{r['energy_ratio']:.2f}x | {r['accuracy']:.2f} % | {r['bit_exact']} |" for r in rows]
+    lines += ["", "![speedup and energy vs P](speedup_energy_vs_p.png)", ""]
+    (out / "report.md").write_text("\n".join(lines))
+    log(f"sweep report: {out / 'report.md'}")
+    return 0 if all(r["bit_exact"] for r in rows) else 1
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m sim.flow", description=__doc__.split("\n\n")[0])
     parser.add_argument("--partitions", type=int, default=3)
@@ -248,13 +314,14 @@ def main(argv=None):
     parser.add_argument("--sim", default="verilator", choices=("verilator", "icarus"))
     parser.add_argument("--mem-ports", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--sweep", action="store_true", help="P = 1..5 (not built yet)")
+    parser.add_argument("--sweep", action="store_true",
+                        help="P = 1..--max-partitions on one SoC, with 1 and 2 memory ports")
+    parser.add_argument("--max-partitions", type=int, default=5)
     args = parser.parse_args(argv)
     from .flow_model import FlowError
     from .toolchain import ToolchainError, setup_env
     if args.sweep:
-        print("error: make sweep is not built yet (run make sim PARTITIONS=P for each P)", file=sys.stderr)
-        return 2
+        return sweep(args)
     if args.partitions < 1:
         print(f"error: PARTITIONS must be >= 1, got {args.partitions}", file=sys.stderr)
         return 2
