@@ -145,9 +145,10 @@ def section_array() -> str:
         "### Simulation speed, 32x32 accelerator on Verilator",
         "",
         f"The same Verilog and testbench (`sim/tb/accel_tb.sv`, layer {speed_job['name']}: scratchpad load, "
-        "run, read-back) driven by cocotb (GPI clock, one Python wake-up per layer) and by a C++ main "
-        "(`sim/raw/accel_main.cpp`), both Verilator 5.048 hierarchical builds with the PE as a "
-        "hierarchical block; median of 3 runs each, measured back to back.",
+        "run, read-back) driven by cocotb (the clock runs inside the simulator, Verilator --timing; one "
+        "Python wake-up per layer) and by a C++ main that toggles the clock and calls eval() twice per cycle "
+        "(`sim/raw/accel_main.cpp`), both Verilator 5.048 builds with the PE as a hierarchical block; "
+        "median of 3 runs each, measured back to back.",
         "",
         "| path | testbench cycles/s | relative |",
         "|---|---|---|",
