@@ -45,10 +45,12 @@ def soc_params(args, prepared, accelerators=None):
         need_x = max(need_x, -(-K // R) * N)
         need_y = max(need_y, -(-M // C) * N)
         need_b = max(need_b, -(-M // C))
-    pow2 = lambda v: 1 << max(0, (v - 1).bit_length())
+    # At least the SoC defaults, so batch sizes up to those reuse one build.
+    pow2 = lambda v, floor: 1 << max(0, (max(v, floor) - 1).bit_length())
+    d = SoCParams()
     return SoCParams(accelerators=accelerators or max(args.partitions, 1), array=ArrayParams(R, C), bus_width=512,
-                     mem_ports=args.mem_ports, input_words=pow2(need_x), acc_words=pow2(need_y),
-                     bias_words=pow2(need_b))
+                     mem_ports=args.mem_ports, input_words=pow2(need_x, d.input_words),
+                     acc_words=pow2(need_y, d.acc_words), bias_words=pow2(need_b, d.bias_words))
 
 
 def run_chain(params, prepared, *, pruned: bool, simulator: str, run_dir: Path):
