@@ -65,7 +65,7 @@ bench: deps
 	$(PY) -m sim.bench
 
 MODEL       ?= lenet300
-BATCH       ?= 128
+BATCH       ?= 16
 
 sim: deps
 	$(PY) -m sim.flow --partitions $(PARTITIONS) --rows $(ROWS) --cols $(COLS) --model $(MODEL) \

@@ -312,7 +312,7 @@ def main(argv=None):
     parser.add_argument("--rows", type=int, default=32)
     parser.add_argument("--cols", type=int, default=32)
     parser.add_argument("--model", default="lenet300")
-    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--sim", default="verilator", choices=("verilator", "icarus"))
     parser.add_argument("--mem-ports", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
