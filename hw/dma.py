@@ -97,7 +97,6 @@ class DMA(wiring.Component):
         aw_addr, aw_left, aw_bursts = Signal(p.addr_width), Signal(34), Signal(34)
         w_addr, w_left, w_bursts, w_burst_left = Signal(p.addr_width), Signal(34), Signal(34), Signal(9)
         w_in_burst = Signal()
-        b_left = Signal(34)
         w_word = Signal(32 * p.cols)
         w_beat = Signal(range(k_cols + 1))
         w_word_ptr = Signal(24)
@@ -116,7 +115,7 @@ class DMA(wiring.Component):
                 r_left.eq(Mux(self.cmd_write, 0, beats)), beat_in_word.eq(0), word_ptr.eq(0),
                 aw_addr.eq(self.cmd_addr), aw_left.eq(Mux(self.cmd_write, beats, 0)), aw_bursts.eq(0),
                 w_addr.eq(self.cmd_addr), w_left.eq(Mux(self.cmd_write, beats, 0)), w_bursts.eq(0),
-                w_in_burst.eq(0), b_left.eq(0), w_beat.eq(0), w_word_ptr.eq(0), w_have.eq(0),
+                w_in_burst.eq(0), w_beat.eq(0), w_word_ptr.eq(0), w_have.eq(0),
             ]
             m.d.sync += arrived.eq(0)
 
@@ -219,7 +218,7 @@ class DMA(wiring.Component):
             m.d.sync += [w_left.eq(w_left - 1), bytes_written.eq(bytes_written + p.beat_bytes),
                          w_addr.eq(w_addr + p.beat_bytes)]
             with m.If(~w_in_burst):
-                m.d.sync += [w_in_burst.eq(w_len != 1), w_burst_left.eq(w_len - 1), b_left.eq(b_left + 1)]
+                m.d.sync += [w_in_burst.eq(w_len != 1), w_burst_left.eq(w_len - 1)]
                 with m.If(w_len == 1):
                     m.d.sync += w_bursts.eq(w_bursts + 1)
             with m.Else():

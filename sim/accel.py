@@ -104,16 +104,12 @@ def run_layers(params: AcceleratorParams, layers, *, simulator: str = "verilator
     jobs_file = run_dir / "jobs.json"
     results_file = run_dir / "results.json"
     results_file.unlink(missing_ok=True)
-    # The bench reads one file name per image kind from plusargs; jobs override them per layer.
     jobs_file.write_text(json.dumps(jobs, indent=1))
     spec = sim_build(params, simulator, waves)
-    try:
-        runner.run_test(spec, "sim.benches.accel_gemm", run_dir=run_dir,
-                        extra_env={"ACCEL_JOBS": str(jobs_file), "ACCEL_RESULTS": str(results_file),
-                                   "ACCEL_COLS": str(C)},
-                        wall_timeout_s=wall_timeout_s)
-    finally:
-        pass
+    runner.run_test(spec, "sim.benches.accel_gemm", run_dir=run_dir,
+                    extra_env={"ACCEL_JOBS": str(jobs_file), "ACCEL_RESULTS": str(results_file),
+                               "ACCEL_COLS": str(C)},
+                    wall_timeout_s=wall_timeout_s)
     raw = json.loads(results_file.read_text())
     out = []
     for layer, job, res in zip(layers, jobs, raw):

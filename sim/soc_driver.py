@@ -18,8 +18,7 @@ from .hexfile import read_words, write_words
 from .soc_layout import place_layer, read_output
 from .soc_tb import MemoryParams, tb_build
 
-REGISTERS = {"m": 0x08, "k": 0x0C, "n": 0x10, "flags": 0x14, "w_addr": 0x18, "x_addr": 0x1C,
-             "b_addr": 0x20, "y_addr": 0x24, "win_base": 0x28, "win_limit": 0x2C}
+from hw.csr import REG_OFFSETS as REGISTERS
 PAGE = 4096
 
 

@@ -1,11 +1,9 @@
 """Pipelined IEEE-754 binary32 adder."""
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal
-from amaranth.lib import wiring
-from amaranth.lib.wiring import In, Out
 
 from .common import QNAN, count_leading_zeros, round_pack, shift_left, shift_right_sticky, unpack
-from .params import FPParams, DEFAULT_ADD_LATENCY
+from .params import FPParams, FPUnit, DEFAULT_ADD_LATENCY
 from .pipeline import build_pipeline
 
 # Significands are carried with three extra low bits (guard, round, sticky):
@@ -14,7 +12,7 @@ from .pipeline import build_pipeline
 GRS = 3
 
 
-class FPAdd(wiring.Component):
+class FPAdd(FPUnit):
     """``result = a + b``, round to nearest even, one operation per cycle.
 
     Datapath:
@@ -32,18 +30,7 @@ class FPAdd(wiring.Component):
     PREFERRED_CUTS = [3, 2, 4, 1]
 
     def __init__(self, params: FPParams = FPParams(latency=DEFAULT_ADD_LATENCY)):
-        self.params = params
-        super().__init__({
-            "in_valid": In(1),
-            "a": In(32),
-            "b": In(32),
-            "out_valid": Out(1),
-            "result": Out(32),
-        })
-
-    @property
-    def latency(self):
-        return self.params.latency
+        super().__init__(params)
 
     def elaborate(self, platform):
         m = Module()

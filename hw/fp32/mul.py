@@ -1,15 +1,13 @@
 """Pipelined IEEE-754 binary32 multiplier."""
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal
-from amaranth.lib import wiring
-from amaranth.lib.wiring import In, Out
 
 from .common import QNAN, count_leading_zeros, round_pack, shift_left, shift_right_sticky, unpack
-from .params import FPParams, DEFAULT_MUL_LATENCY
+from .params import FPParams, FPUnit, DEFAULT_MUL_LATENCY
 from .pipeline import build_pipeline
 
 
-class FPMul(wiring.Component):
+class FPMul(FPUnit):
     """``result = a * b``, round to nearest even, one operation per cycle.
 
     Datapath (value = mant * 2**(exp_eff - 150) for every finite input):
@@ -26,18 +24,7 @@ class FPMul(wiring.Component):
     PREFERRED_CUTS = [2, 3, 1]
 
     def __init__(self, params: FPParams = FPParams(latency=DEFAULT_MUL_LATENCY)):
-        self.params = params
-        super().__init__({
-            "in_valid": In(1),
-            "a": In(32),
-            "b": In(32),
-            "out_valid": Out(1),
-            "result": Out(32),
-        })
-
-    @property
-    def latency(self):
-        return self.params.latency
+        super().__init__(params)
 
     def elaborate(self, platform):
         m = Module()

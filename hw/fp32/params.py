@@ -2,6 +2,9 @@
 
 from dataclasses import dataclass
 
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
 # Default pipeline depth of each unit.  Two register stages (one inside the
 # datapath, one on the output) split the longest path -- the 24x24 mantissa
 # product in the multiplier, the alignment shift plus 28-bit add in the adder --
@@ -30,3 +33,21 @@ class FPParams:
             raise ValueError(f"latency must be an integer >= 1, got {self.latency!r}")
         if not isinstance(self.ftz, bool):
             raise ValueError(f"ftz must be a bool, got {self.ftz!r}")
+
+
+class FPUnit(wiring.Component):
+    """Ports shared by both units: ``clk, rst, in_valid, a, b, out_valid, result``."""
+
+    def __init__(self, params: FPParams):
+        self.params = params
+        super().__init__({
+            "in_valid": In(1),
+            "a": In(32),
+            "b": In(32),
+            "out_valid": Out(1),
+            "result": Out(32),
+        })
+
+    @property
+    def latency(self):
+        return self.params.latency

@@ -25,7 +25,7 @@ from sim.accel_layout import output_from_image
 from sim.hexfile import read_words
 
 CLOCK_NS = 10
-COUNTERS = ("total", "setup", "compute", "weight_wait", "stall", "drain", "weight_load")
+from hw.accelerator import COUNTERS
 
 
 @cocotb.test()

@@ -16,16 +16,16 @@ from pathlib import Path
 import cocotb
 import numpy as np
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, RisingEdge, with_timeout, SimTimeoutError
+from cocotb.triggers import ClockCycles, Edge, RisingEdge, with_timeout, SimTimeoutError
 from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster, AxiRam
 
 from sim.golden.gemm import compare, linear
 from sim.soc_layout import place_layer, read_output
 
-REG = {"ctrl": 0x00, "status": 0x04, "m": 0x08, "k": 0x0C, "n": 0x10, "flags": 0x14, "w_addr": 0x18,
-       "x_addr": 0x1C, "b_addr": 0x20, "y_addr": 0x24, "win_base": 0x28, "win_limit": 0x2C}
-COUNTERS = ("cycles", "compute", "weight_wait", "stall", "drain", "weight_load", "dma_stall",
-            "bytes_read", "bytes_written", "array_cycles")
+from hw.csr import BLOCK_BYTES, COUNTER_BASE, CTRL_OFFSET, REG_OFFSETS, STATUS_OFFSET
+from hw.node import NODE_COUNTERS as COUNTERS
+
+REG = {"ctrl": CTRL_OFFSET, "status": STATUS_OFFSET, **REG_OFFSETS}
 
 
 class Interleaved:
@@ -68,9 +68,9 @@ async def csr_read(csr, addr):
 
 
 async def wait_irq(dut, mask, cycles, what):
-    async def waiter():
+    async def waiter():          # wakes only when an interrupt line changes
         while (int(dut.irq.value) & mask) != mask:
-            await RisingEdge(dut.clk)
+            await Edge(dut.irq)
     try:
         await with_timeout(waiter(), cycles * 10, "ns")
     except SimTimeoutError:
@@ -117,22 +117,22 @@ async def soc_layers(dut):
     before = bytearray(ram.read(0, window * (n_acc + 1)))
 
     for i, (place, (W, X, bias, relu)) in enumerate(zip(placements, layers)):
-        base = 0x100 * i
+        base = BLOCK_BYTES * i
         values = {"m": W.shape[0], "k": W.shape[1], "n": X.shape[1], "flags": int(bias is not None) | (relu << 1),
                   "w_addr": place.w_addr, "x_addr": place.x_addr, "b_addr": place.b_addr, "y_addr": place.y_addr,
                   "win_base": i * window, "win_limit": (i + 1) * window}
         for name, value in values.items():
             assert await csr_write(csr, base + REG[name], value) == 0, f"CSR write {name} refused"
     for i in range(n_acc):
-        await csr_write(csr, 0x100 * i + REG["ctrl"], 1)
+        await csr_write(csr, BLOCK_BYTES * i + REG["ctrl"], 1)
     await wait_irq(dut, (1 << n_acc) - 1, job["watchdog_cycles"], "accelerators")
 
     results, failures = [], []
     for i, (place, (W, X, bias, relu)) in enumerate(zip(placements, layers)):
-        status, _ = await csr_read(csr, 0x100 * i + REG["status"])
+        status, _ = await csr_read(csr, BLOCK_BYTES * i + REG["status"])
         counters = {}
         for k, name in enumerate(COUNTERS):
-            counters[name], _ = await csr_read(csr, 0x100 * i + 0x40 + 4 * k)
+            counters[name], _ = await csr_read(csr, BLOCK_BYTES * i + COUNTER_BASE + 4 * k)
         got = read_output(ram.read(place.y_addr, place.y_bytes), W.shape[0], X.shape[1], cols, bus_width)
         verdict = compare(got, linear(W, X, bias, relu))
         results.append({"accelerator": i, "status": status, "counters": counters, **verdict})
@@ -150,7 +150,7 @@ async def soc_layers(dut):
     checks = {}
     _, checks["unmapped_offset_read"] = await csr_read(csr, 0x30)
     checks["unmapped_offset_write"] = await csr_write(csr, 0x34, 1)
-    _, checks["missing_block_read"] = await csr_read(csr, 0x100 * n_acc + 0x04)
+    _, checks["missing_block_read"] = await csr_read(csr, BLOCK_BYTES * n_acc + STATUS_OFFSET)
     if checks != {"unmapped_offset_read": 2, "unmapped_offset_write": 2, "missing_block_read": 3}:
         failures.append(f"CSR error responses {checks}")
 

@@ -17,10 +17,9 @@ from cocotb.utils import get_sim_time
 from cocotbext.axi import AxiLiteBus, AxiLiteMaster
 
 CLOCK_NS = 5                      # 200 MHz, the paper's accelerator clock
-REG = {"ctrl": 0x00, "status": 0x04}
-COUNTERS = ("cycles", "compute", "weight_wait", "stall", "drain", "weight_load", "dma_stall",
-            "bytes_read", "bytes_written", "array_cycles")
-STATS = ("read_beats", "write_beats", "read_bursts", "write_bursts", "row_activations", "busy_cycles")
+from hw.csr import BLOCK_BYTES, COUNTER_BASE, CTRL_OFFSET, STATUS_OFFSET
+from hw.node import NODE_COUNTERS as COUNTERS
+from sim.soc_tb import STATS
 
 
 def now_cycles():
@@ -44,7 +43,7 @@ async def phase(dut):
     await RisingEdge(dut.clk)
 
     for acc in job["accelerators"]:
-        base = 0x100 * acc["index"]
+        base = BLOCK_BYTES * acc["index"]
         for offset, value in acc["registers"]:
             resp = await csr.write(base + offset, int(value).to_bytes(4, "little"))
             assert int(resp.resp) == 0, f"CSR write {base + offset:#x} refused"
@@ -52,7 +51,7 @@ async def phase(dut):
     starts = {}
     for acc in job["accelerators"]:
         starts[acc["index"]] = now_cycles()
-        await csr.write(0x100 * acc["index"] + REG["ctrl"], (1).to_bytes(4, "little"))
+        await csr.write(BLOCK_BYTES * acc["index"] + CTRL_OFFSET, (1).to_bytes(4, "little"))
     mask = sum(1 << a["index"] for a in job["accelerators"])
     finished = {}
 
@@ -75,11 +74,11 @@ async def phase(dut):
     results = {"accelerators": {}, "phase_cycles": max(finished.values()) - min(starts.values())}
     for a in job["accelerators"]:
         i = a["index"]
-        base = 0x100 * i
-        status = int.from_bytes((await csr.read(base + REG["status"], 4)).data, "little")
+        base = BLOCK_BYTES * i
+        status = int.from_bytes((await csr.read(base + STATUS_OFFSET, 4)).data, "little")
         counters = {}
         for k, name in enumerate(COUNTERS):
-            counters[name] = int.from_bytes((await csr.read(base + 0x40 + 4 * k, 4)).data, "little")
+            counters[name] = int.from_bytes((await csr.read(base + COUNTER_BASE + 4 * k, 4)).data, "little")
         results["accelerators"][str(i)] = {"status": status, "counters": counters,
                                            "start": starts[i], "finish": finished[i]}
     results["memory"] = [{s: int(getattr(dut, f"mem{j}_{s}").value) for s in STATS}
