@@ -5,9 +5,10 @@
 
 1. train (cached) the model on the offline MNIST subset, partition-prune its
    FC layers (not the classifier) into P blocks and fine-tune (sim/flow_model.py);
-2. build one SoC of max(P, 1) R x C accelerators sharing one bus to the DRAM
-   model (the one-accelerator baseline reuses it with the others idle);
-3. baseline: every FC layer of the unpruned model, dense, on accelerator 0;
+2. build one SoC of P R x C accelerators sharing one bus to the DRAM model,
+   and the one-accelerator SoC of the baseline (same bus and DRAM model);
+3. baseline: every FC layer of the unpruned model, dense, on the one
+   accelerator (simulated alongside step 4: two processes, two cores);
 4. pruned: every partitioned layer as P blocks, block p on accelerator p, all
    started together on the shared bus; the classifier stays dense on
    accelerator 0, as in the paper.  Between layers the host scatters the
@@ -187,22 +188,36 @@ def markdown(r: dict) -> str:
 
 
 def run(args, accelerators=None, baseline_cache=None) -> dict:
+    """One P: the baseline on a one-accelerator SoC and the pruned model on the
+    P-accelerator SoC, the two chains simulated side by side (two processes)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from . import runner
     from .flow_model import prepare
+    from .soc_tb import MemoryParams, tb_build
     t_start = time.perf_counter()
     prepared = prepare(args.model, args.partitions, args.batch, args.seed, progress=log)
     params = soc_params(args, prepared, accelerators)
-    run_dir = BUILD_ROOT / "runs" / f"flow-P{args.partitions}-{params.accelerators}acc-{args.rows}x{args.cols}-" \
-                                    f"{params.mem_ports}port-{args.sim}"
-    log(f"SoC: {params.accelerators} x {args.rows}x{args.cols}, bus {params.bus_width} bits, "
-        f"{params.mem_ports} DRAM port(s) (first build takes minutes; cached afterwards)")
-    if baseline_cache is not None and "base" in baseline_cache:
-        base, logits_base = baseline_cache["base"]
-        base = [dict(b) for b in base]
-    else:
-        base, logits_base = run_chain(params, prepared, pruned=False, simulator=args.sim, run_dir=run_dir)
-        if baseline_cache is not None:
-            baseline_cache["base"] = ([dict(b) for b in base], logits_base)
-    pruned, logits_pruned = run_chain(params, prepared, pruned=True, simulator=args.sim, run_dir=run_dir)
+    base_params = soc_params(args, prepared, 1)
+    tag = f"{args.rows}x{args.cols}-{params.mem_ports}port-{args.sim}"
+    run_dir = BUILD_ROOT / "runs" / f"flow-P{args.partitions}-{params.accelerators}acc-{tag}"
+    base_dir = BUILD_ROOT / "runs" / f"flow-P{args.partitions}-baseline-{tag}"
+    cached = baseline_cache is not None and "base" in baseline_cache
+    for n, p in ((1, base_params), (params.accelerators, params))[cached:]:
+        log(f"SoC: {n} x {args.rows}x{args.cols}, bus {p.bus_width} bits, {p.mem_ports} DRAM port(s) "
+            f"(the first build takes minutes; cached afterwards)")
+        runner.build(tb_build(p, MemoryParams(), args.sim))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        pruned_job = pool.submit(run_chain, params, prepared, pruned=True, simulator=args.sim, run_dir=run_dir)
+        if cached:
+            base, logits_base = baseline_cache["base"]
+            base = [dict(b) for b in base]
+        else:
+            base, logits_base = run_chain(base_params, prepared, pruned=False, simulator=args.sim,
+                                          run_dir=base_dir)
+            if baseline_cache is not None:
+                baseline_cache["base"] = ([dict(b) for b in base], logits_base)
+        pruned, logits_pruned = pruned_job.result()
     from .power.report import energy_section, totals_fields
     from .flow_energy import tables as energy_tables
     section = energy_section([(p["name"], p.pop("_energy")) for p in pruned],
