@@ -67,8 +67,8 @@ class Accelerator(wiring.Component):
             "busy": Out(1), "done": Out(1), "error": Out(1),
             # local scratchpad port (what the DMA drives): one word per cycle
             "wr_en": In(1), "wr_mem": In(2), "wr_addr": In(ADDR_BITS), "wr_data": In(32 * max(R, C)),
-            # result port: acc word at rd_addr, one cycle later
-            "rd_addr": In(ADDR_BITS), "rd_data": Out(32 * C),
+            # result port: acc word at rd_addr, one cycle after rd_en
+            "rd_en": In(1), "rd_addr": In(ADDR_BITS), "rd_data": Out(32 * C),
             # weight ring flow control (streaming mode): words written / consumed
             "w_arrived": In(32), "w_consumed": Out(32),
         }
@@ -93,7 +93,7 @@ class Accelerator(wiring.Component):
             m.d.comb += [port.addr.eq(self.wr_addr), port.data.eq(self.wr_data[:width]),
                          port.en.eq(self.wr_en & (self.wr_mem == sel))]
         host_read = amem.read_port()
-        m.d.comb += [host_read.addr.eq(self.rd_addr), self.rd_data.eq(host_read.data)]
+        m.d.comb += [host_read.en.eq(self.rd_en), host_read.addr.eq(self.rd_addr), self.rd_data.eq(host_read.data)]
 
         # ---- descriptor, latched at start
         dim_m, dim_k, dim_n = Signal(17), Signal(17), Signal(17)
@@ -175,7 +175,8 @@ class Accelerator(wiring.Component):
 
         # ---- load engine
         w_read = wmem.read_port()
-        m.d.comb += w_read.addr.eq(le_base + (R - 1) - le_row)
+        # read enables: a scratchpad reads only when its word is used (SRAM energy)
+        m.d.comb += [w_read.en.eq(le_active), w_read.addr.eq(le_base + (R - 1) - le_row)]
         with m.If(running & (swap_timer <= swap_limit)):
             m.d.sync += swap_timer.eq(swap_timer + 1)
         le_start = (running & ~le_all & ~le_active & ~shift_pending & ~shadow_full
@@ -224,7 +225,9 @@ class Accelerator(wiring.Component):
         a_read = amem.read_port()
         b_read = bmem.read_port()
         m.d.comb += [x_read.addr.eq(ie_xbase + ie_n), a_read.addr.eq(ie_abase + ie_n),
-                     b_read.addr.eq(ie_mt)]
+                     b_read.addr.eq(ie_mt),
+                     x_read.en.eq(do_issue), a_read.en.eq(do_issue & ~ie_kt_first),
+                     b_read.en.eq(do_issue & ie_kt_first & use_bias)]
 
         with m.If(last_push):
             m.d.sync += shadow_full.eq(1)

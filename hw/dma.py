@@ -62,7 +62,7 @@ class DMA(wiring.Component):
             "cmd_addr": In(p.addr_width), "cmd_words": In(24), "cmd_mem": In(2),
             "busy": Out(1), "error": Out(1),
             "sp_wr_en": Out(1), "sp_wr_mem": Out(2), "sp_wr_addr": Out(24), "sp_wr_data": Out(wide),
-            "sp_rd_addr": Out(24), "sp_rd_data": In(32 * p.cols),
+            "sp_rd_en": Out(1), "sp_rd_addr": Out(24), "sp_rd_data": In(32 * p.cols),
             "ring_consumed": In(32), "ring_arrived": Out(32),
             "bytes_read": Out(32), "bytes_written": Out(32), "stall_cycles": Out(32),
         }
@@ -196,12 +196,18 @@ class DMA(wiring.Component):
                          aw_bursts.eq(aw_bursts + 1)]
 
         # ---- W data: accumulator words through the result port (sync read:
-        # rd_data shows the word addressed in the previous cycle).  While a
-        # word's beats go out, the next word is already being read.
-        rd_addr_q = Signal(24)
-        m.d.comb += self.sp_rd_addr.eq(Mux(w_have, w_word_ptr + 1, w_word_ptr))
-        m.d.sync += rd_addr_q.eq(self.sp_rd_addr)
-        with m.If(active & writing & ~w_have & (rd_addr_q == w_word_ptr)):
+        # rd_data shows the word read at rd_addr_q, valid once read).  The
+        # port reads each word once (SRAM energy), only while outputs are
+        # written; while a word's beats go out, the next word is being read.
+        rd_addr_q, rd_valid = Signal(24), Signal()
+        want_read = active & writing
+        m.d.comb += [self.sp_rd_addr.eq(Mux(w_have, w_word_ptr + 1, w_word_ptr)),
+                     self.sp_rd_en.eq(want_read & ~(rd_valid & (rd_addr_q == self.sp_rd_addr)))]
+        with m.If(self.sp_rd_en):
+            m.d.sync += [rd_addr_q.eq(self.sp_rd_addr), rd_valid.eq(1)]
+        with m.Elif(~want_read):
+            m.d.sync += rd_valid.eq(0)
+        with m.If(active & writing & ~w_have & rd_valid & (rd_addr_q == w_word_ptr)):
             m.d.sync += [w_word.eq(self.sp_rd_data), w_have.eq(1)]
         beat_data = Signal(W)
         for kk in range(k_cols):
@@ -227,7 +233,7 @@ class DMA(wiring.Component):
                     m.d.sync += [w_in_burst.eq(0), w_bursts.eq(w_bursts + 1)]
             with m.If(w_beat == k_cols - 1):
                 m.d.sync += [w_beat.eq(0), w_word_ptr.eq(w_word_ptr + 1)]
-                with m.If(rd_addr_q == w_word_ptr + 1):
+                with m.If(rd_valid & (rd_addr_q == w_word_ptr + 1)):
                     m.d.sync += w_word.eq(self.sp_rd_data)
                 with m.Else():
                     m.d.sync += w_have.eq(0)

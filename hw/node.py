@@ -48,7 +48,8 @@ class Node(wiring.Component):
         axi.connect(m, dbus, bus, axi.axi4_channels(dp.addr_width, dp.data_width, dp.id_width))
         m.d.comb += [
             acc.wr_en.eq(dma.sp_wr_en), acc.wr_mem.eq(dma.sp_wr_mem), acc.wr_addr.eq(dma.sp_wr_addr),
-            acc.wr_data.eq(dma.sp_wr_data), acc.rd_addr.eq(dma.sp_rd_addr), dma.sp_rd_data.eq(acc.rd_data),
+            acc.wr_data.eq(dma.sp_wr_data),
+            acc.rd_en.eq(dma.sp_rd_en), acc.rd_addr.eq(dma.sp_rd_addr), dma.sp_rd_data.eq(acc.rd_data),
             acc.w_arrived.eq(dma.ring_arrived), dma.ring_consumed.eq(acc.w_consumed),
         ]
 

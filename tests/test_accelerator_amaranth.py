@@ -59,6 +59,7 @@ def run_amaranth(params, W, X, bias, relu, descriptor=None):
         out["error"] = ctx.get(dut.error)
         out["counters"] = {c: ctx.get(getattr(dut, f"cycles_{c}")) for c in COUNTERS}
         words = []
+        ctx.set(dut.rd_en, 1)
         for addr in range(-(-M // C) * N):
             ctx.set(dut.rd_addr, addr)
             await ctx.tick()

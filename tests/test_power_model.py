@@ -403,10 +403,10 @@ def test_accelerator_event_counts():
     # M=10, K=6, N=5: KT=2, MT=3 tiles, 30 issues, each through all 16 PEs (padding included)
     assert fp_ops(p, 10, 6, 5) == {"fp32_mul": 480, "fp32_add": 480}
     assert fp_ops(p, 10, 6, 5, issues=30) == fp_ops(p, 10, 6, 5)
-    always = {s.name: s for s in scratchpad_traffic(p, 10, 6, 5, cycles=100, use_bias=True)}
+    always = {s.name: s for s in scratchpad_traffic(p, 10, 6, 5, cycles=100, use_bias=True,
+                                                    read_ports_always_enabled=True)}
     assert always["weights"].reads == 100 and always["acc"].reads == 200
     assert always["weights"].writes == 24 and always["inputs"].writes == 10 and always["acc"].writes == 30
     assert always["weights"].size_bytes == 64 * 16 and always["weights"].width_bits == 128
-    used = {s.name: s for s in scratchpad_traffic(p, 10, 6, 5, cycles=100, use_bias=True,
-                                                  read_ports_always_enabled=False)}
+    used = {s.name: s for s in scratchpad_traffic(p, 10, 6, 5, cycles=100, use_bias=True)}
     assert (used["weights"].reads, used["inputs"].reads, used["bias"].reads, used["acc"].reads) == (24, 30, 15, 30)

@@ -8,15 +8,13 @@ documented schedule (hw/accelerator.py) and its performance counters:
   doing one multiply and one add (padded rows and columns included: they
   compute -0.0 products nobody reads).  Issues = ``cycles_compute``
   (= KT x MT x N), so ops = issues x R x C of each kind.
-* **Scratchpad reads.**  The generated scratchpads' read ports have no
-  enable: each reads its addressed word every clock cycle, busy or not
-  (``read_ports_always_enabled=True``, what the RTL does; one port on the
-  weights, inputs and bias, two on the accumulators: the array's partial
-  sums and the host/DMA read-back).  With ``False`` only the reads the
-  schedule uses are counted: R weight words per tile, one input, one
-  accumulator (K-tiles after the first) and one bias word (first K-tile,
-  with bias) per issue, and the MT x N results read back -- what a design
-  with read enables would pay.
+* **Scratchpad reads.**  The generated scratchpads' read ports have read
+  enables, set only when the word is used: R weight words per tile, one
+  input, one accumulator (K-tiles after the first) and one bias word (first
+  K-tile, with bias) per issue, and the MT x N results read back once each
+  by the DMA (the default, what the RTL does).  ``read_ports_always_enabled
+  =True`` prices a design without enables: every port (one on the weights,
+  inputs and bias, two on the accumulators) reads every cycle.
 * **Scratchpad writes.**  The words loaded (weights, inputs, bias) and one
   accumulator word per issue.
 """
@@ -38,7 +36,7 @@ def fp_ops(params, m: int, k: int, n: int, *, issues: int | None = None) -> dict
 
 
 def scratchpad_traffic(params, m: int, k: int, n: int, *, cycles: int, use_bias: bool = False,
-                       read_ports_always_enabled: bool = True) -> list[SramTraffic]:
+                       read_ports_always_enabled: bool = False) -> list[SramTraffic]:
     """Reads and writes of the four scratchpads over one layer of ``cycles`` clock cycles."""
     R, C = params.rows, params.cols
     KT, MT = _ceil_div(k, R), _ceil_div(m, C)
