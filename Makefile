@@ -66,13 +66,16 @@ bench: deps
 
 MODEL       ?= lenet300
 BATCH       ?= 16
+SCALE       ?= default
+POWER       ?= events
 
 sim: deps
 	$(PY) -m sim.flow --partitions $(PARTITIONS) --rows $(ROWS) --cols $(COLS) --model $(MODEL) \
-	    --batch $(BATCH) --sim $(SIM) --mem-ports $(MEM_PORTS)
+	    --batch $(BATCH) --sim $(SIM) --mem-ports $(MEM_PORTS) --scale $(SCALE) --power $(POWER)
 
 sweep: deps
-	$(PY) -m sim.flow --sweep --rows $(ROWS) --cols $(COLS) --model $(MODEL) --batch $(BATCH) --sim $(SIM)
+	$(PY) -m sim.flow --sweep --rows $(ROWS) --cols $(COLS) --model $(MODEL) --batch $(BATCH) --sim $(SIM) \
+	    --scale $(SCALE)
 
 VERILOG_OUT ?= build/verilog-out/$(ROWS)x$(COLS)
 

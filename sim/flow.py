@@ -1,7 +1,7 @@
 """``make sim`` / ``make sweep``: a partition-pruned model's FC layers on the generated SoC.
 
     python -m sim.flow --partitions 3 [--rows 32 --cols 32] [--model lenet300] [--batch 128]
-                       [--sim verilator|icarus] [--mem-ports 1] [--sweep]
+                       [--sim verilator|icarus] [--mem-ports 1] [--sweep] [--scale paper]
 
 1. train (cached) the model on the offline MNIST subset, partition-prune its
    FC layers (not the classifier) into P blocks and fine-tune (sim/flow_model.py);
@@ -30,6 +30,7 @@ import numpy as np
 from .runner import BUILD_ROOT, SimulationError
 
 PAPER = {"speedup_p3": 7.72, "energy_ratio_p3": 2.73}
+MAX_TOGGLE_PES = 64          # POWER=toggles: flat builds beyond 8x8 take too long and too much memory
 
 
 def log(message):
@@ -54,27 +55,52 @@ def soc_params(args, prepared, accelerators=None):
                      acc_words=pow2(need_y, d.acc_words), bias_words=pow2(need_b, d.bias_words))
 
 
-def run_chain(params, prepared, *, pruned: bool, simulator: str, run_dir: Path):
+def layer_jobs(layer, X, pruned: bool):
+    """({accelerator: LayerJob}, blocks or None) for one FC layer on input X."""
+    from .soc_driver import LayerJob
+    W = layer.W_pruned if pruned else layer.W_base
+    b = layer.b_pruned if pruned else layer.b_base
+    if pruned and layer.partitioned:
+        blocks = layer.blocks()
+        return {p: LayerJob(Wp, np.ascontiguousarray(X[cols]), bp, layer.relu)
+                for p, (rows, cols, Wp, bp) in enumerate(blocks)}, blocks
+    return {0: LayerJob(W, X, b, layer.relu)}, None
+
+
+def memory_params(prepared, params, base_params):
+    """The DRAM model's size: the default, or larger when a phase needs more (SCALE=paper)."""
+    from .soc_driver import PAGE, dram_bytes
+    from .soc_tb import MemoryParams
+    default = MemoryParams()
+    need = 0
+    for layer in prepared.layers:
+        X = np.zeros((layer.W_base.shape[1], prepared.x_base.shape[1]), np.float32)
+        for p, pruned in ((base_params, False), (params, True)):
+            need = max(need, dram_bytes(p, layer_jobs(layer, X, pruned)[0]))
+    pages = -(-need // PAGE)                                     # ports interleave 4 KiB pages
+    per_port_words = -(-pages // params.mem_ports) * PAGE // (params.bus_width // 8)
+    words = max(default.words, 1 << (per_port_words - 1).bit_length())
+    return default if words == default.words else MemoryParams(words=words)
+
+
+def run_chain(params, prepared, *, pruned: bool, simulator: str, run_dir: Path, mem=None,
+              wall_timeout_s: float = 3600, capture_toggles: bool = False):
     """Run the FC chain; return per-layer records and the final logits."""
     from .golden.gemm import compare, linear
-    from .soc_driver import LayerJob, run_phase
+    from .soc_driver import run_phase
+    from .soc_tb import MemoryParams
 
     X = prepared.x_pruned if pruned else prepared.x_base
     records, bus_bytes = [], params.bus_width // 8
     for index, layer in enumerate(prepared.layers):
         W = layer.W_pruned if pruned else layer.W_base
-        b = layer.b_pruned if pruned else layer.b_base
         t0 = time.perf_counter()
-        if pruned and layer.partitioned:
-            blocks = layer.blocks()
-            jobs = {p: LayerJob(Wp, np.ascontiguousarray(X[cols]), bp, layer.relu)
-                    for p, (rows, cols, Wp, bp) in enumerate(blocks)}
-        else:
-            blocks = None
-            jobs = {0: LayerJob(W, X, b, layer.relu)}
+        jobs, blocks = layer_jobs(layer, X, pruned)
         kind = "pruned" if pruned else "baseline"
         log(f"{kind} layer {layer.name} {W.shape[0]}x{W.shape[1]}x{X.shape[1]} on {len(jobs)} accelerator(s)")
-        result = run_phase(params, jobs, simulator=simulator, run_dir=run_dir / f"{kind}-L{index}")
+        result = run_phase(params, jobs, mem=mem or MemoryParams(), simulator=simulator,
+                           run_dir=run_dir / f"{kind}-L{index}", wall_timeout_s=wall_timeout_s,
+                           capture_toggles=capture_toggles)
         Y = np.zeros((W.shape[0], X.shape[1]), np.float32)
         verdicts, accs = [], {}
         for p, job in jobs.items():
@@ -92,20 +118,22 @@ def run_chain(params, prepared, *, pruned: bool, simulator: str, run_dir: Path):
             nxt = prepared.layers[index + 1] if index + 1 < len(prepared.layers) else None
             moved += 4 * Y.size if nxt is not None else 0         # gather: next layer's block inputs
         inter_layer = -(-moved // bus_bytes)
-        mem = result["memory"]
+        dram = {k: sum(port[k] for port in result["memory"]) for k in result["memory"][0]}
         from .flow_energy import phase_energy
         energy = phase_energy(params.accel, jobs, {p: result["accelerators"][str(p)]["counters"] for p in jobs},
                               result["phase_cycles"] + inter_layer,
-                              {k: sum(m[k] for m in mem) for k in mem[0]}, bus_bytes)
+                              dram, bus_bytes,
+                              toggles=result.get("toggles"))
         records.append({
             "name": layer.name, "shape": [int(W.shape[0]), int(W.shape[1])], "batch": int(X.shape[1]),
             "partitioned": bool(pruned and layer.partitioned), "accelerators": len(jobs),
             "cycles": int(result["phase_cycles"]) + int(inter_layer), "phase_cycles": int(result["phase_cycles"]),
             "inter_layer_cycles": int(inter_layer), "per_accelerator": accs,
-            "dram": {k: sum(m[k] for m in mem) for k in mem[0]},
+            "dram": dram,
             "bit_exact": all(v["bit_exact"] for v in verdicts),
             "max_abs_err": max(v["max_abs_err"] for v in verdicts),
             "nonzero_weights": int(np.count_nonzero(W)), "wall_seconds": round(time.perf_counter() - t0, 1),
+            "toggles": result["toggles"].by_component if "toggles" in result else None,
             "_energy": energy,
         })
         X = Y
@@ -171,12 +199,22 @@ def markdown(r: dict) -> str:
                      f"{b['inter_layer']:,} | {'yes' if l['bit_exact'] else 'NO'} |")
     acc = r["accuracy"]
     lines += ["", f"**Total: {t['baseline_cycles']:,} -> {t['cycles']:,} cycles, speedup {t['speedup']:.2f}x** "
-              f"(paper, TinyVGG16 at P = 3: {PAPER['speedup_p3']}x; ideal P^2 = {r['partitions'] ** 2}).", "",
-              f"Accuracy on the {acc['test_images']} test images: baseline {acc['baseline']['top1']:.2f} %, "
-              f"pruned {acc['pruned']['top1']:.2f} %, fine-tuned {acc['retrained']['top1']:.2f} % (top-1).",
-              f"On this batch, from hardware outputs: baseline {r['hardware_accuracy']['baseline']:.2f} % "
-              f"(torch {r['torch_accuracy']['baseline']:.2f} %), pruned {r['hardware_accuracy']['pruned']:.2f} % "
-              f"(torch {r['torch_accuracy']['pruned']:.2f} %).", "",
+              f"(paper, TinyVGG16 at P = 3: {PAPER['speedup_p3']}x; ideal P^2 = {r['partitions'] ** 2}).", ""]
+    if r.get("synthetic"):
+        lines += [
+            "SCALE=paper: TinyVGG16's FC shapes at PyTorch's initialisation on a synthetic batch (TinyImageNet "
+            "is not available offline), partition-pruned without fine-tuning. Accuracy is agreement: the "
+            f"pruned model's torch predictions match the unpruned model's on {acc['pruned_agrees_with_unpruned']:.2f} "
+            "% of the batch; hardware predictions equal torch's: baseline "
+            f"{r['predictions_match_torch']['baseline']}, pruned {r['predictions_match_torch']['pruned']}.", ""]
+    else:
+        lines += [
+            f"Accuracy on the {acc['test_images']} test images: baseline {acc['baseline']['top1']:.2f} %, "
+            f"pruned {acc['pruned']['top1']:.2f} %, fine-tuned {acc['retrained']['top1']:.2f} % (top-1).",
+            f"On this batch, from hardware outputs: baseline {r['hardware_accuracy']['baseline']:.2f} % "
+            f"(torch {r['torch_accuracy']['baseline']:.2f} %), pruned {r['hardware_accuracy']['pruned']:.2f} % "
+            f"(torch {r['torch_accuracy']['pruned']:.2f} %).", ""]
+    lines += [
               f"Correctness: every output bit-exact against the golden model: {r['correctness']['bit_exact']}.",
               "", f"Energy ({t['energy_table']}): {t['baseline_energy_pj'] / 1e6:.2f} uJ -> {t['energy_pj'] / 1e6:.2f} uJ, "
               f"ratio {t['energy_ratio']:.2f}x (paper {PAPER['energy_ratio_p3']}x); method: {r['energy']['method']}.",
@@ -194,27 +232,43 @@ def run(args, accelerators=None, baseline_cache=None) -> dict:
 
     from . import runner
     from .flow_model import prepare
-    from .soc_tb import MemoryParams, tb_build
+    from .power.capture import with_toggle_capture
+    from .soc_driver import TOGGLE_SCOPE
+    from .soc_tb import tb_build
     t_start = time.perf_counter()
-    prepared = prepare(args.model, args.partitions, args.batch, args.seed, progress=log)
+    paper = getattr(args, "scale", "default") == "paper"
+    if paper:
+        from .flow_model import prepare_paper
+        prepared = prepare_paper(args.partitions, args.batch, args.seed, dims=args.fc_dims, progress=log)
+    else:
+        prepared = prepare(args.model, args.partitions, args.batch, args.seed, progress=log)
     params = soc_params(args, prepared, accelerators)
     base_params = soc_params(args, prepared, 1)
-    tag = f"{args.rows}x{args.cols}-{params.mem_ports}port-{args.sim}"
+    mem = memory_params(prepared, params, base_params)
+    # SCALE=paper runs millions of cycles: the wall-clock watchdog grows with it
+    wall = 12 * 3600 if paper else 3600
+    tag = f"{prepared.model}-{args.rows}x{args.cols}-{params.mem_ports}port-{args.sim}"
     run_dir = BUILD_ROOT / "runs" / f"flow-P{args.partitions}-{params.accelerators}acc-{tag}"
     base_dir = BUILD_ROOT / "runs" / f"flow-P{args.partitions}-baseline-{tag}"
+    toggles = getattr(args, "power", "events") == "toggles"
+    if toggles:
+        run_dir, base_dir = run_dir.with_name(run_dir.name + "-toggles"), base_dir.with_name(base_dir.name + "-toggles")
     cached = baseline_cache is not None and "base" in baseline_cache
     for n, p in ((1, base_params), (params.accelerators, params))[cached:]:
-        log(f"SoC: {n} x {args.rows}x{args.cols}, bus {p.bus_width} bits, {p.mem_ports} DRAM port(s) "
-            f"(the first build takes minutes; cached afterwards)")
-        runner.build(tb_build(p, MemoryParams(), args.sim))
+        log(f"SoC: {n} x {args.rows}x{args.cols}, bus {p.bus_width} bits, {p.mem_ports} DRAM port(s)"
+            f"{', flat with toggle capture' if toggles else ''} (the first build takes minutes; cached afterwards)")
+        spec = tb_build(p, mem, args.sim)
+        runner.build(with_toggle_capture(spec, scope=TOGGLE_SCOPE) if toggles else spec)
     with ThreadPoolExecutor(max_workers=2) as pool:
-        pruned_job = pool.submit(run_chain, params, prepared, pruned=True, simulator=args.sim, run_dir=run_dir)
+        pruned_job = pool.submit(run_chain, params, prepared, pruned=True, simulator=args.sim, run_dir=run_dir,
+                                 mem=mem, wall_timeout_s=wall, capture_toggles=toggles)
         if cached:
             base, logits_base = baseline_cache["base"]
             base = [dict(b) for b in base]
         else:
             base, logits_base = run_chain(base_params, prepared, pruned=False, simulator=args.sim,
-                                          run_dir=base_dir)
+                                          run_dir=base_dir, mem=mem, wall_timeout_s=wall,
+                                          capture_toggles=toggles)
             if baseline_cache is not None:
                 baseline_cache["base"] = ([dict(b) for b in base], logits_base)
         pruned, logits_pruned = pruned_job.result()
@@ -223,8 +277,14 @@ def run(args, accelerators=None, baseline_cache=None) -> dict:
     section = energy_section([(p["name"], p.pop("_energy")) for p in pruned],
                              baseline=[(b["name"], b.pop("_energy")) for b in base],
                              partitions=args.partitions, tables=energy_tables(), clock_hz=200e6)
-    section["method"] = ("event counts (FP ops at the table's random-operand energy, scratchpad accesses, "
-                         "DRAM bytes/activations, clock, leakage); no toggle capture (see sim/flow_energy.py)")
+    if toggles:
+        section["method"] = ("toggle capture of the whole SoC (Verilator --coverage-toggle or an Icarus VCD, flat "
+                             "build): register and wire toggles per component, FP ops at their measured operand "
+                             "activity; plus scratchpad accesses, DRAM bytes/activations, clock, leakage")
+    else:
+        section["method"] = ("event counts (FP ops at the table's random-operand energy, scratchpad accesses, "
+                             "DRAM bytes/activations, clock, leakage); no toggle capture (POWER=toggles on "
+                             "small arrays; see sim/flow_energy.py)")
     for entry, p in zip(section["layers"], pruned):
         p["energy_pj"] = entry["energy_pj"]
     for entry, b in zip(section["baseline"]["layers"], base):
@@ -243,6 +303,7 @@ def run(args, accelerators=None, baseline_cache=None) -> dict:
     report = {
         "partitions": args.partitions, "accelerators": params.accelerators,
         "array": {"rows": args.rows, "cols": args.cols}, "simulator": args.sim, "model": prepared.model,
+        "synthetic": prepared.synthetic,
         "batch": args.batch, "bus": {"width": params.bus_width, "mem_ports": params.mem_ports},
         "accuracy": prepared.accuracy,
         "hardware_accuracy": {"baseline": pct(hw_pred_base), "pruned": pct(hw_pred_pruned)},
@@ -286,7 +347,7 @@ def sweep(args) -> int:
                 rows.append({"partitions": P, "mem_ports": ports, "speedup": t["speedup"],
                              "energy_ratio": t["energy_ratio"], "cycles": t["cycles"],
                              "baseline_cycles": t["baseline_cycles"], "bit_exact": r["correctness"]["bit_exact"],
-                             "accuracy": r["accuracy"]["retrained"]["top1"]})
+                             "accuracy": r["accuracy"].get("retrained", {}).get("top1")})
                 log(f"sweep P={P}, {ports} port(s): speedup {t['speedup']:.2f}x, energy ratio {t['energy_ratio']:.2f}x")
     except (FlowError, ToolchainError, SimulationError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -313,12 +374,23 @@ def sweep(args) -> int:
     fig.savefig(out / "speedup_energy_vs_p.png", dpi=120)
     lines = ["# Sweep: speedup and energy vs P", "", "| P | memory ports | cycles | speedup | energy ratio | "
              "fine-tuned top-1 | bit-exact |", "|---|---|---|---|---|---|---|"]
+    pct = lambda v: "-" if v is None else f"{v:.2f} %"
     lines += [f"| {r['partitions']} | {r['mem_ports']} | {r['cycles']:,} | {r['speedup']:.2f}x | "
-              f"{r['energy_ratio']:.2f}x | {r['accuracy']:.2f} % | {r['bit_exact']} |" for r in rows]
+              f"{r['energy_ratio']:.2f}x | {pct(r['accuracy'])} | {r['bit_exact']} |" for r in rows]
     lines += ["", "![speedup and energy vs P](speedup_energy_vs_p.png)", ""]
     (out / "report.md").write_text("\n".join(lines))
     log(f"sweep report: {out / 'report.md'}")
     return 0 if all(r["bit_exact"] for r in rows) else 1
+
+
+def _dims(text: str) -> tuple:
+    try:
+        dims = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected widths like 4608,4096,4096,200, got {text!r}") from None
+    if len(dims) < 2 or min(dims) < 1:
+        raise argparse.ArgumentTypeError(f"expected two or more positive widths, got {text!r}")
+    return dims
 
 
 def main(argv=None):
@@ -334,7 +406,19 @@ def main(argv=None):
     parser.add_argument("--sweep", action="store_true",
                         help="P = 1..--max-partitions on one SoC, with 1 and 2 memory ports")
     parser.add_argument("--max-partitions", type=int, default=5)
+    parser.add_argument("--power", choices=("events", "toggles"), default="events",
+                        help="toggles: capture every component's toggles (flat build; arrays of up to "
+                             f"{MAX_TOGGLE_PES} PEs) instead of pricing events only")
+    parser.add_argument("--scale", choices=("default", "paper"), default="default",
+                        help="paper: FC layers of TinyVGG16's dimensions (--fc-dims) instead of --model")
+    parser.add_argument("--fc-dims", type=_dims, default=None,
+                        help="with --scale paper: the FC chain's widths (default 4608,4096,4096,200)")
     args = parser.parse_args(argv)
+    if args.fc_dims is not None and args.scale != "paper":
+        parser.error("--fc-dims goes with --scale paper")
+    if args.scale == "paper" and args.fc_dims is None:
+        from .flow_model import PAPER_FC_DIMS
+        args.fc_dims = PAPER_FC_DIMS
     from .flow_model import FlowError
     from .toolchain import ToolchainError, setup_env
     if args.sweep:
@@ -342,10 +426,15 @@ def main(argv=None):
     if args.partitions < 1:
         print(f"error: PARTITIONS must be >= 1, got {args.partitions}", file=sys.stderr)
         return 2
+    if args.power == "toggles" and args.rows * args.cols > MAX_TOGGLE_PES:
+        print(f"error: POWER=toggles builds the SoC flat (Verilator's toggle counts are wrong inside the "
+              f"hierarchical PE blocks larger arrays need); use arrays of up to {MAX_TOGGLE_PES} PEs, e.g. "
+              f"ROWS=8 COLS=8, not {args.rows}x{args.cols}", file=sys.stderr)
+        return 2
     if not 1 <= args.batch <= 4096:
         print(f"error: BATCH must be from 1 to 4096, got {args.batch}", file=sys.stderr)
         return 2
-    out_dir = BUILD_ROOT / "sim" / f"P{args.partitions}"
+    out_dir = BUILD_ROOT / "sim" / (f"paper-P{args.partitions}" if args.scale == "paper" else f"P{args.partitions}")
     try:
         setup_env(args.sim)
         from hw.config import ArrayParams

@@ -7,14 +7,17 @@ garbage), so the default flow prices events, not toggles:
 * FP operations: issued vectors x R x C multiplies and adds per accelerator,
   at the table's per-op energy for random operands (operand activity at the
   table's reference; the FP tests validate that point);
-* scratchpads: every read port reads each cycle (the RTL has no read
-  enables) plus the words written, by memory size;
+* scratchpads: the reads the schedule makes (the RTL's read ports are
+  enabled only for words it uses) plus the words written, by memory size;
 * DRAM: bytes read and written and row activations counted by the DRAM
   model, plus background power over the phase;
 * clock and leakage of the active accelerators' flip-flops, FP units and
   SRAM over the phase.  The baseline is charged one accelerator; the pruned
   run the accelerators it uses.
-Register and wire toggle energy is not included (reported as zero).
+Register and wire toggle energy is not included (reported as zero), unless
+``make sim POWER=toggles`` captured the SoC's toggles (flat builds, small
+arrays): then every component's register and wire toggles are charged and
+the FP operations are priced at their measured operand activity.
 """
 
 from functools import lru_cache
@@ -41,8 +44,13 @@ def tables():
     return {name: load_table(name) for name in TABLES}
 
 
-def phase_energy(accel_params, jobs: dict, counters: dict, phase_cycles: int, memory: dict, bus_bytes: int) -> dict:
-    """{table: EnergyBreakdown} for one phase; ``jobs`` {acc: LayerJob}, ``counters`` {acc: counters}."""
+def phase_energy(accel_params, jobs: dict, counters: dict, phase_cycles: int, memory: dict, bus_bytes: int,
+                 toggles=None) -> dict:
+    """{table: EnergyBreakdown} for one phase; ``jobs`` {acc: LayerJob}, ``counters`` {acc: counters}.
+
+    ``toggles`` (a power.ToggleSummary of the SoC, from ``make sim POWER=toggles``)
+    adds register and wire toggles per component and prices the FP operations
+    at their measured operand activity instead of the table's reference."""
     inv = _inventory(accel_params)
     active = len(jobs)
     ops = {"fp32_mul": 0, "fp32_add": 0}
@@ -58,9 +66,10 @@ def phase_energy(accel_params, jobs: dict, counters: dict, phase_cycles: int, me
             slot.writes += s.writes
     flops = sum(inv["flop_bits"].values())
     fp_flops = sum(n for comp, n in inv["flop_bits"].items() if comp == "fp_units")
+    operand = toggles.fp_operand_toggles if toggles is not None else {}
     activity = Activity(
-        cycles=int(phase_cycles), toggles={},
-        fp_ops=[FPOps(op, count, None) for op, count in ops.items()],
+        cycles=int(phase_cycles), toggles=dict(toggles.by_component) if toggles is not None else {},
+        fp_ops=[FPOps(op, count, operand.get(op)) for op, count in ops.items()],
         sram=list(sram.values()),
         dram=DramTraffic(bytes_read=memory["read_beats"] * bus_bytes, bytes_written=memory["write_beats"] * bus_bytes,
                          activations=memory["row_activations"], bursts=memory["read_bursts"] + memory["write_bursts"]),

@@ -20,6 +20,8 @@ import numpy as np
 from .runner import BUILD_ROOT
 
 FINETUNE_EPOCHS = 20
+# TinyVGG16's FC head (seeds/000: 512 x 3 x 3 features -> 4096 -> 4096 -> 200 classes)
+PAPER_FC_DIMS = (4608, 4096, 4096, 200)
 
 
 class FlowError(ValueError):
@@ -63,6 +65,7 @@ class PreparedModel:
     torch_pred_base: np.ndarray
     torch_pred_pruned: np.ndarray
     accuracy: dict = field(default_factory=dict)
+    synthetic: bool = False            # SCALE=paper: initialised weights, synthetic inputs, no labels
 
 
 def _fc_chain(model):
@@ -160,6 +163,78 @@ def prepare(model_spec: str, partitions: int, batch: int, seed: int = 0, progres
         torch_pred_base=pred_base, torch_pred_pruned=pred_pruned,
         accuracy={"baseline": outcome.baseline, "pruned": outcome.pruned, "retrained": outcome.finetuned,
                   "test_images": int(len(ds.y_test))})
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_suffix(".tmp")
+    tmp.write_bytes(pickle.dumps(prepared))
+    tmp.replace(cache)
+    return prepared
+
+
+def prepare_paper(partitions: int, batch: int, seed: int = 0, dims=PAPER_FC_DIMS,
+                  progress=print) -> PreparedModel:
+    """``SCALE=paper``: an FC chain of TinyVGG16's dimensions (``dims``).
+
+    TinyImageNet is not available offline and training VGG16 on two cores is
+    out of reach, so the layers keep PyTorch's initialisation and the batch
+    is synthetic post-ReLU features (half zeros, as after the conv stack's
+    ReLU).  Cycles and energy depend on the shapes, not on what was learned;
+    the accuracy figures become agreement: hardware predictions against
+    torch's, and the pruned model's against the unpruned one's.  Every layer
+    but the classifier is partition-pruned (no fine-tuning: no data).
+    """
+    import torch
+    import torch.nn as nn
+    from sw.errors import PruningError
+    from sw.partition import partition_prune
+
+    dims = tuple(int(d) for d in dims)
+    if len(dims) < 2 or min(dims) < 1:
+        raise FlowError(f"--fc-dims needs two or more positive widths, got {','.join(map(str, dims))}")
+    for k, (n_in, n_out) in enumerate(zip(dims[:-2], dims[1:-1])):
+        if partitions > min(n_in, n_out):
+            raise FlowError(f"PARTITIONS={partitions} is larger than layer fc{k + 1} allows ({n_out}x{n_in})")
+    key = hashlib.sha256(json.dumps(["paper", dims, partitions, batch, seed]).encode()).hexdigest()[:16]
+    cache = BUILD_ROOT / "flow" / f"paper-fc-P{partitions}-{key}.pkl"
+    if cache.exists():
+        progress(f"model: FC layers {'-'.join(map(str, dims))} (SCALE=paper), P={partitions} from cache")
+        return pickle.loads(cache.read_bytes())
+    progress(f"model: FC layers {'-'.join(map(str, dims))} (SCALE=paper: TinyVGG16's FC shapes, "
+             f"PyTorch initialisation, synthetic inputs); partition pruning into P={partitions}")
+    torch.manual_seed(seed)
+    linears = [nn.Linear(n_in, n_out) for n_in, n_out in zip(dims, dims[1:])]
+    x = torch.relu(torch.randn(batch, dims[0], generator=torch.Generator().manual_seed(seed + 1)))
+    layers = []
+    for k, lin in enumerate(linears):
+        W = lin.weight.detach().float().numpy().copy()
+        b = lin.bias.detach().float().numpy().copy()
+        last = k == len(linears) - 1
+        plan = None
+        if not last:
+            try:
+                plan = partition_prune(W, partitions, seed=seed)
+            except PruningError as exc:
+                raise FlowError(str(exc)) from None
+        layers.append(FCLayer(
+            name=f"fc{k + 1}", relu=not last, W_base=W, b_base=b,
+            W_pruned=W if plan is None else np.where(plan.mask, W, np.float32(0)).astype(np.float32),
+            b_pruned=b, row_groups=None if plan is None else plan.row_groups,
+            col_groups=None if plan is None else plan.col_groups))
+
+    def predict(pruned: bool):
+        h = x
+        for layer in layers:
+            W = torch.from_numpy(layer.W_pruned if pruned else layer.W_base)
+            h = h @ W.T + torch.from_numpy(layer.b_base)
+            h = torch.relu(h) if layer.relu else h
+        return h.argmax(dim=1).numpy()
+
+    with torch.no_grad():
+        pred_base, pred_pruned = predict(False), predict(True)
+    X = np.ascontiguousarray(x.numpy().T)
+    prepared = PreparedModel(
+        model="tinyvgg16-fc", partitions=partitions, layers=layers, x_base=X, x_pruned=X,
+        labels=pred_base, torch_pred_base=pred_base, torch_pred_pruned=pred_pruned, synthetic=True,
+        accuracy={"pruned_agrees_with_unpruned": float(100.0 * np.mean(pred_pruned == pred_base))})
     cache.parent.mkdir(parents=True, exist_ok=True)
     tmp = cache.with_suffix(".tmp")
     tmp.write_bytes(pickle.dumps(prepared))

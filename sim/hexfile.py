@@ -44,13 +44,16 @@ def write_words(path, words) -> None:
     """Write (count, lanes) uint32 lanes as one wide hex word per line, lane 0 lowest."""
     words = np.ascontiguousarray(words, dtype=np.uint32)
     count, lanes = words.shape
-    flipped = np.ascontiguousarray(words[:, ::-1]).astype(np.uint64)
-    shifts = np.arange(7, -1, -1, dtype=np.uint64) * np.uint64(4)
-    nibbles = (flipped[:, :, None] >> shifts) & np.uint64(0xF)          # (count, lanes, 8)
-    text = np.empty((count, lanes * 8 + 1), dtype=np.uint8)
-    text[:, :-1] = _HEX_DIGITS[nibbles.reshape(count, lanes * 8)]
-    text[:, -1] = ord("\n")
-    Path(path).write_bytes(text.tobytes())
+    shifts = np.arange(7, -1, -1, dtype=np.uint32) * np.uint32(4)
+    chunk = max(1, (1 << 20) // lanes)                 # bounded scratch memory for large images
+    with open(path, "wb") as f:
+        for start in range(0, count, chunk):
+            part = words[start:start + chunk, ::-1]
+            nibbles = (part[:, :, None] >> shifts) & np.uint32(0xF)     # (rows, lanes, 8)
+            text = np.empty((len(part), lanes * 8 + 1), dtype=np.uint8)
+            text[:, :-1] = _HEX_DIGITS[nibbles.reshape(len(part), lanes * 8)]
+            text[:, -1] = ord("\n")
+            f.write(text.tobytes())
 
 
 def read_words(path, lanes: int) -> np.ndarray:

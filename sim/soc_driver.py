@@ -6,8 +6,10 @@ accelerators start together and share the bus, and returns their outputs
 (read back from the DRAM dump), counters and finishing times.
 """
 
+import contextlib
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +17,7 @@ import numpy as np
 from hw.soc import SoCParams
 from . import runner
 from .hexfile import read_words, write_words
-from .soc_layout import place_layer, read_output
+from .soc_layout import LayerPlacement, place_layer, read_output
 from .soc_tb import MemoryParams, tb_build
 
 from hw.csr import REG_OFFSETS as REGISTERS
@@ -52,25 +54,52 @@ def _merge(port_words, ports: int, total: int) -> bytes:
     return bytes(out[:total])
 
 
+def _placements(params: SoCParams, jobs: dict):
+    """Each job laid out from address 0, and the page-aligned window that holds the largest."""
+    R, C, W = params.array.rows, params.array.cols, params.bus_width
+    placed = {i: place_layer(job.W, job.X, job.bias, R, C, W, base=0) for i, job in jobs.items()}
+    window = max([PAGE] + [-(-place.end // PAGE) * PAGE for place, _ in placed.values()])
+    return placed, window
+
+
+def dram_bytes(params: SoCParams, jobs: dict) -> int:
+    """Bytes of DRAM ``run_phase`` needs for ``jobs``: one window per accelerator of the SoC."""
+    return _placements(params, jobs)[1] * params.accelerators
+
+
+TOGGLE_SCOPE = "soc_tb.dut"
+
+
+@lru_cache(maxsize=8)
+def soc_design(params: SoCParams):
+    """The SoC's netlist (instances, flip-flops, memories) for classifying its toggles."""
+    from .power.netlist import Design
+    from .soc import MODULE, soc_source
+    return Design.from_verilog([soc_source(params)], top=MODULE, root=TOGGLE_SCOPE)
+
+
 def run_phase(params: SoCParams, jobs: dict, *, mem: MemoryParams = MemoryParams(), simulator="verilator",
-              run_dir: Path, wall_timeout_s: float = 3600) -> dict:
-    """jobs: {accelerator index: LayerJob}.  Returns outputs, counters, cycles, memory stats."""
+              run_dir: Path, wall_timeout_s: float = 3600, capture_toggles: bool = False) -> dict:
+    """jobs: {accelerator index: LayerJob}.  Returns outputs, counters, cycles, memory stats,
+    and with ``capture_toggles`` the SoC's toggles per component (a power.ToggleSummary)
+    from Verilator's toggle coverage or an Icarus VCD of the flat build."""
     run_dir = Path(run_dir).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
     R, C, W = params.array.rows, params.array.cols, params.bus_width
-    layouts, window = {}, PAGE
-    for i, job in jobs.items():
-        place, writes = place_layer(job.W, job.X, job.bias, R, C, W, base=0)
-        window = max(window, -(-place.end // PAGE) * PAGE)
+    placed, window = _placements(params, jobs)
+    layouts = {}
     image = bytearray(window * params.accelerators)
     if len(image) > mem.words * (W // 8) * params.mem_ports:
         raise ValueError(f"the layers need {len(image)} bytes of DRAM, the model has "
                          f"{mem.words * (W // 8) * params.mem_ports}")
     accs = []
     for i, job in sorted(jobs.items()):
-        place, writes = place_layer(job.W, job.X, job.bias, R, C, W, base=i * window)
+        base = i * window
+        place, writes = placed[i]
+        place = LayerPlacement(place.w_addr + base, place.x_addr + base, place.b_addr + base,
+                               place.y_addr + base, place.y_bytes, place.end + base)
         for addr, blob in writes.items():
-            image[addr:addr + len(blob)] = blob
+            image[base + addr:base + addr + len(blob)] = blob
         layouts[i] = place
         values = {"m": job.W.shape[0], "k": job.W.shape[1], "n": job.X.shape[1],
                   "flags": int(job.bias is not None) | (int(job.relu) << 1),
@@ -89,10 +118,24 @@ def run_phase(params: SoCParams, jobs: dict, *, mem: MemoryParams = MemoryParams
     (run_dir / "phase.json").write_text(json.dumps(phase))
     results_path = run_dir / "results.json"
     results_path.unlink(missing_ok=True)
-    runner.run_test(tb_build(params, mem, simulator), "sim.benches.soc_phase", run_dir=run_dir,
-                    plusargs=plusargs, wall_timeout_s=wall_timeout_s,
-                    extra_env={"SOC_PHASE": str(run_dir / "phase.json"), "SOC_PHASE_RESULTS": str(results_path)})
+    spec = tb_build(params, mem, simulator)
+    capture = contextlib.nullcontext()
+    if capture_toggles:
+        from .power.capture import VCD_NAME, icarus_vcd, with_toggle_capture
+        spec = with_toggle_capture(spec, scope=TOGGLE_SCOPE)
+        capture = icarus_vcd(spec)
+        for stale in ("coverage.dat", VCD_NAME):
+            (run_dir / stale).unlink(missing_ok=True)
+    with capture:
+        runner.run_test(spec, "sim.benches.soc_phase", run_dir=run_dir, plusargs=plusargs,
+                        wall_timeout_s=wall_timeout_s,
+                        extra_env={"SOC_PHASE": str(run_dir / "phase.json"), "SOC_PHASE_RESULTS": str(results_path)})
     results = json.loads(results_path.read_text())
+    if capture_toggles:
+        from .power.capture import read_toggles
+        from .power.classify import ClassMap, summarize
+        signals = read_toggles(spec, run_dir, scope=TOGGLE_SCOPE)
+        results["toggles"] = summarize(signals, soc_design(params), ClassMap())
     dumps = [read_words(run_dir / f"dump{j}.hex", W // 32) for j in range(params.mem_ports)]
     memory = _merge(dumps, params.mem_ports, len(image))
     for i, job in jobs.items():

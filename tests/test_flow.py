@@ -46,8 +46,55 @@ def test_small_flow_report():
         assert (out / name).stat().st_size > 0
 
 
+def test_paper_scale_path_at_small_widths():
+    """SCALE=paper's code path (FC shapes instead of a trained model) at widths a test affords."""
+    done = run_flow("--scale", "paper", "--fc-dims", "72,40,40,10", "--partitions", "2", "--rows", "4",
+                    "--cols", "4", "--batch", "4")
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads((BUILD_ROOT / "sim" / "paper-P2" / "report.json").read_text())
+    assert report["synthetic"] is True and report["model"] == "tinyvgg16-fc"
+    assert [l["shape"] for l in report["layers"]] == [[40, 72], [40, 40], [10, 40]]
+    assert [l["partitioned"] for l in report["layers"]] == [True, True, False]
+    assert report["correctness"]["bit_exact"] is True
+    assert report["predictions_match_torch"] == {"baseline": True, "pruned": True}
+    assert 0 <= report["accuracy"]["pruned_agrees_with_unpruned"] <= 100
+    assert report["totals"]["speedup"] > 1.0
+    assert "SCALE=paper" in (BUILD_ROOT / "sim" / "paper-P2" / "report.md").read_text()
+
+
+def test_toggle_capture_prices_every_component():
+    """POWER=toggles: the flat SoC's toggle coverage, classified per component, priced per layer."""
+    done = run_flow("--partitions", "2", "--rows", "4", "--cols", "4", "--batch", "4", "--power", "toggles")
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads((BUILD_ROOT / "sim" / "P2" / "report.json").read_text())
+    assert report["correctness"]["bit_exact"] is True
+    assert "toggle capture" in report["energy"]["method"]
+    for layer in report["layers"]:
+        for record in (layer, layer["baseline"]):
+            toggles = record["toggles"]
+            for component in ("pe", "array", "scratchpad", "dma", "bus", "csr", "control", "fp_units"):
+                assert sum(toggles[component].values()) > 0, (layer["name"], component)
+    for table, components in report["energy"]["layers"][0]["components_pj"].items():
+        assert components["register_toggles"] > 0 and components["wire_toggles"] > 0, (table, components)
+
+
+def test_toggle_capture_refuses_large_arrays():
+    done = run_flow("--partitions", "3", "--power", "toggles")
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1].startswith("error: POWER=toggles builds the SoC flat")
+
+
+def test_paper_dims_are_tinyvgg16s_fc_layers():
+    import torch.nn as nn
+    from sim.flow_model import PAPER_FC_DIMS
+    from sw.models import TinyVGG16
+    linears = [m for m in TinyVGG16().classifier if isinstance(m, nn.Linear)]
+    assert PAPER_FC_DIMS == (linears[0].in_features, *[m.out_features for m in linears])
+
+
 @pytest.mark.parametrize("args,message", [
     (["--partitions", "0"], "PARTITIONS must be >= 1"),
+    (["--partitions", "5", "--scale", "paper", "--fc-dims", "8,4,4,2"], "larger than layer"),
     (["--partitions", "400", "--rows", "4", "--cols", "4"], "larger than layer"),
     (["--model", "/nonexistent/model.py:build"], "model file not found"),
     (["--model", "{nolinear}"], "no nn.Linear layer"),
@@ -56,7 +103,8 @@ def test_flow_bad_input(args, message, tmp_path):
     model = tmp_path / "conv_only.py"
     model.write_text("import torch.nn as nn\n\ndef build():\n    return nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten())\n")
     args = [a.replace("{nolinear}", f"{model}:build") for a in args]
-    out = BUILD_ROOT / "sim" / f"P{args[1] if args[0] == '--partitions' else 3}"
+    out = BUILD_ROOT / "sim" / (("paper-" if "paper" in args else "") +
+                                f"P{args[1] if args[0] == '--partitions' else 3}")
     before = out.exists() and (out / "report.json").read_text()
     done = run_flow(*args)
     assert done.returncode == 2, done.stderr
