@@ -38,21 +38,23 @@ def log(message):
 
 
 def soc_params(args, prepared, accelerators=None):
+    """The SoC for this run: scratchpads large enough for every layer (streamed weights
+    need only the ring), and at least the SoC defaults so batch sizes up to those share
+    one build."""
     from hw.config import ArrayParams
     from hw.soc import SoCParams
+    from .accel_layout import words_needed
     R, C, N = args.rows, args.cols, args.batch
-    need_x = need_y = need_b = 1
+    need = {"input_words": 1, "acc_words": 1, "bias_words": 1}
     for layer in prepared.layers:
         M, K = layer.W_base.shape
-        need_x = max(need_x, -(-K // R) * N)
-        need_y = max(need_y, -(-M // C) * N)
-        need_b = max(need_b, -(-M // C))
-    # At least the SoC defaults, so batch sizes up to those reuse one build.
-    pow2 = lambda v, floor: 1 << max(0, (max(v, floor) - 1).bit_length())
+        for key, words in words_needed(M, K, N, R, C).items():
+            if key in need:
+                need[key] = max(need[key], words)
     d = SoCParams()
+    sized = {k: 1 << (max(v, getattr(d, k)) - 1).bit_length() for k, v in need.items()}
     return SoCParams(accelerators=accelerators or max(args.partitions, 1), array=ArrayParams(R, C), bus_width=512,
-                     mem_ports=args.mem_ports, input_words=pow2(need_x, d.input_words),
-                     acc_words=pow2(need_y, d.acc_words), bias_words=pow2(need_b, d.bias_words))
+                     mem_ports=args.mem_ports, **sized)
 
 
 def layer_jobs(layer, X, pruned: bool):
