@@ -79,33 +79,28 @@ class Interconnect(wiring.Component):
         def local(addr):
             return Cat(addr[:12], addr[12 + p.port_bits:], Const(0, p.port_bits)) if M > 1 else addr
 
-        self._address_channel(m, masters, ports, "ar", port_of, local, "rd")
-        self._address_channel(m, masters, ports, "aw", port_of, local, "wr")
-        self._responses(m, masters, ports, "r", "rd")
-        self._responses(m, masters, ports, "b", "wr")
-        self._write_data(m, masters, ports)
+        # all state, built up front: per master and direction the outstanding
+        # transactions and their port; per port the W-order FIFO
+        track = {kind: [_Outstanding.build(p, kind, i) for i in range(N)] for kind in ("rd", "wr")}
+        w_order = [_WOrderFifo.build(p, j) for j in range(M)]
+        self._address_channel(m, masters, ports, "ar", port_of, local, track["rd"], w_order)
+        self._address_channel(m, masters, ports, "aw", port_of, local, track["wr"], w_order)
+        self._responses(m, masters, ports, "r", track["rd"])
+        self._responses(m, masters, ports, "b", track["wr"])
+        self._write_data(m, masters, ports, track["wr"], w_order)
         return m
 
-    # -- per-master bookkeeping of outstanding transactions and their port
-    def _tracker(self, m, i, kind):
-        key = f"_{kind}{i}"
-        if not hasattr(self, key):
-            p = self.params
-            setattr(self, key, (Signal(range(p.max_outstanding + 1), name=f"{kind}_out{i}"),
-                                Signal(max(1, p.port_bits), name=f"{kind}_port{i}")))
-        return getattr(self, key)
-
-    def _address_channel(self, m, masters, ports, ch, port_of, local, kind):
+    def _address_channel(self, m, masters, ports, ch, port_of, local, track, w_order):
         p = self.params
         N = p.masters
-        self._grants = getattr(self, "_grants", {})
+        grants = {}
         for j, port in enumerate(ports):
             requests = []
             for i, mst in enumerate(masters):
-                out, cur = self._tracker(m, i, kind)
+                out, cur = track[i].count, track[i].port
                 allowed = (out == 0) | ((cur == j) & (out < p.max_outstanding))
                 if ch == "aw":
-                    allowed = allowed & ~self._w_fifo_full(m, j)
+                    allowed = allowed & ~w_order[j].full
                 requests.append(getattr(mst, f"{ch}valid") & (port_of(getattr(mst, f"{ch}addr")) == j) & allowed)
             req = Cat(*requests)
             pointer = Signal(range(N), name=f"{ch}{j}_rr")
@@ -138,23 +133,22 @@ class Interconnect(wiring.Component):
                 m.d.sync += [locked.eq(0), pointer.eq(Mux(pick == N - 1, 0, pick + 1))]
             with m.Elif(valid & ~locked):
                 m.d.sync += [locked.eq(1), held.eq(pick)]
-            self._grants[(ch, j)] = (pick, fire)
+            grants[j] = (pick, fire)
             if ch == "aw":
-                self._w_fifo_push(m, j, pick, fire)
+                m.d.comb += [w_order[j].push.eq(fire), w_order[j].data.eq(pick)]
         # ready back to masters, outstanding counters
         for i, mst in enumerate(masters):
             ready = Const(0, 1)
             fired = Const(0, 1)
             fired_port = Const(0, max(1, p.port_bits))
             for j in range(len(ports)):
-                pick, fire = self._grants[(ch, j)]
+                pick, fire = grants[j]
                 hit = fire & (pick == i)
                 ready = ready | hit          # only the port that granted this master answers
                 fired = fired | hit
                 fired_port = Mux(hit, j, fired_port)
             m.d.comb += getattr(mst, f"{ch}ready").eq(ready)
-            out, cur = self._tracker(m, i, kind)
-            done = self._response_done(i, kind)
+            out, cur, done = track[i].count, track[i].port, track[i].done
             with m.If(fired):
                 m.d.sync += cur.eq(fired_port)
             with m.If(fired & ~done):
@@ -162,17 +156,11 @@ class Interconnect(wiring.Component):
             with m.Elif(~fired & done):
                 m.d.sync += out.eq(out - 1)
 
-    def _response_done(self, i, kind):
-        key = f"_{kind}_done{i}"
-        if not hasattr(self, key):
-            setattr(self, key, Signal(name=f"{kind}_done{i}"))
-        return getattr(self, key)
-
-    def _responses(self, m, masters, ports, ch, kind):
+    def _responses(self, m, masters, ports, ch, track):
         p = self.params
         top = slice(p.id_width, p.id_width + p.index_bits)
         for i, mst in enumerate(masters):
-            out, cur = self._tracker(m, i, kind)
+            cur = track[i].port
             fields = ("id", "resp", "data", "last") if ch == "r" else ("id", "resp")
             port_fields = {f: Array([getattr(pp, f"{ch}{f}") for pp in ports])[cur] for f in fields}
             port_valid = Array([getattr(pp, f"{ch}valid") for pp in ports])[cur]
@@ -183,57 +171,79 @@ class Interconnect(wiring.Component):
                 m.d.comb += [mst.rdata.eq(port_fields["data"]), mst.rlast.eq(port_fields["last"])]
             fire = mine & getattr(mst, f"{ch}ready")
             last = port_fields["last"] if ch == "r" else Const(1, 1)
-            m.d.comb += self._response_done(i, kind).eq(fire & last)
+            m.d.comb += track[i].done.eq(fire & last)
         for j, port in enumerate(ports):
             owner = getattr(port, f"{ch}id")[top]
             ready = Array([getattr(mm, f"{ch}ready") for mm in masters] + [Const(0, 1)] * ((1 << p.index_bits) - p.masters))[owner]
             m.d.comb += getattr(port, f"{ch}ready").eq(ready)
 
-    # -- W ordering FIFO per port
-    def _w_fifo(self, m, j):
-        key = f"_wfifo{j}"
-        if not hasattr(self, key):
-            p = self.params
-            d = p.w_fifo_depth
-            setattr(self, key, dict(
-                mem=Array([Signal(range(p.masters), name=f"wf{j}_{k}") for k in range(d)]),
-                head=Signal(range(d), name=f"wf{j}_head"), tail=Signal(range(d), name=f"wf{j}_tail"),
-                count=Signal(range(d + 1), name=f"wf{j}_count"),
-                push=Signal(name=f"wf{j}_push"), pop=Signal(name=f"wf{j}_pop"),
-                data=Signal(range(p.masters), name=f"wf{j}_in")))
-        return getattr(self, key)
-
-    def _w_fifo_full(self, m, j):
-        return self._w_fifo(m, j)["count"] == self.params.w_fifo_depth
-
-    def _w_fifo_push(self, m, j, who, fire):
-        f = self._w_fifo(m, j)
-        m.d.comb += [f["push"].eq(fire), f["data"].eq(who)]
-
-    def _write_data(self, m, masters, ports):
+    def _write_data(self, m, masters, ports, track, w_order):
         p = self.params
         d = p.w_fifo_depth
         for j, port in enumerate(ports):
-            f = self._w_fifo(m, j)
-            head_master = f["mem"][f["head"]]
-            nonempty = f["count"] != 0
+            f = w_order[j]
+            head_master = f.mem[f.head]
+            nonempty = f.count != 0
             for field in ("data", "strb", "last"):
                 m.d.comb += getattr(port, f"w{field}").eq(Array([getattr(mm, f"w{field}") for mm in masters])[head_master])
             mvalid = Array([mm.wvalid for mm in masters])[head_master]
             m.d.comb += port.wvalid.eq(nonempty & mvalid)
-            m.d.comb += f["pop"].eq(nonempty & mvalid & port.wready & Array([mm.wlast for mm in masters])[head_master])
-            with m.If(f["push"]):
-                m.d.sync += [f["mem"][f["tail"]].eq(f["data"]), f["tail"].eq(Mux(f["tail"] == d - 1, 0, f["tail"] + 1))]
-            with m.If(f["pop"]):
-                m.d.sync += f["head"].eq(Mux(f["head"] == d - 1, 0, f["head"] + 1))
-            with m.If(f["push"] & ~f["pop"]):
-                m.d.sync += f["count"].eq(f["count"] + 1)
-            with m.Elif(~f["push"] & f["pop"]):
-                m.d.sync += f["count"].eq(f["count"] - 1)
+            m.d.comb += f.pop.eq(nonempty & mvalid & port.wready & Array([mm.wlast for mm in masters])[head_master])
+            with m.If(f.push):
+                m.d.sync += [f.mem[f.tail].eq(f.data), f.tail.eq(Mux(f.tail == d - 1, 0, f.tail + 1))]
+            with m.If(f.pop):
+                m.d.sync += f.head.eq(Mux(f.head == d - 1, 0, f.head + 1))
+            with m.If(f.push & ~f.pop):
+                m.d.sync += f.count.eq(f.count + 1)
+            with m.Elif(~f.push & f.pop):
+                m.d.sync += f.count.eq(f.count - 1)
         for i, mst in enumerate(masters):
-            _, cur = self._tracker(m, i, "wr")
+            cur = track[i].port
             ready = Const(0, 1)
             for j, port in enumerate(ports):
-                f = self._w_fifo(m, j)
-                ready = ready | ((f["count"] != 0) & (f["mem"][f["head"]] == i) & port.wready & (cur == j))
+                f = w_order[j]
+                ready = ready | ((f.count != 0) & (f.mem[f.head] == i) & port.wready & (cur == j))
             m.d.comb += mst.wready.eq(ready & mst.wvalid)
+
+
+@dataclass(frozen=True)
+class _Outstanding:
+    """One master's transactions in one direction: how many, on which port, and
+    the pulse of a finished one (the last R beat, or the B response)."""
+
+    count: Signal
+    port: Signal
+    done: Signal
+
+    @classmethod
+    def build(cls, p: InterconnectParams, kind: str, i: int) -> "_Outstanding":
+        return cls(Signal(range(p.max_outstanding + 1), name=f"{kind}_out{i}"),
+                   Signal(max(1, p.port_bits), name=f"{kind}_port{i}"),
+                   Signal(name=f"{kind}_done{i}"))
+
+
+@dataclass(frozen=True)
+class _WOrderFifo:
+    """Per port: the masters in the order the port granted their AW (W follows it)."""
+
+    mem: Array
+    head: Signal
+    tail: Signal
+    count: Signal
+    push: Signal
+    pop: Signal
+    data: Signal
+    depth: int
+
+    @property
+    def full(self):
+        return self.count == self.depth
+
+    @classmethod
+    def build(cls, p: InterconnectParams, j: int) -> "_WOrderFifo":
+        d = p.w_fifo_depth
+        return cls(mem=Array([Signal(range(p.masters), name=f"wf{j}_{k}") for k in range(d)]),
+                   head=Signal(range(d), name=f"wf{j}_head"), tail=Signal(range(d), name=f"wf{j}_tail"),
+                   count=Signal(range(d + 1), name=f"wf{j}_count"),
+                   push=Signal(name=f"wf{j}_push"), pop=Signal(name=f"wf{j}_pop"),
+                   data=Signal(range(p.masters), name=f"wf{j}_in"), depth=d)
