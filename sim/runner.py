@@ -13,6 +13,7 @@ settings rebuilds nothing.  ``SIM=verilator|icarus`` picks the simulator and
 import hashlib
 import json
 import os
+import re
 import signal
 import subprocess
 from dataclasses import dataclass, field
@@ -83,6 +84,8 @@ class SimBuild:
 
     def key(self) -> str:
         contents = [Path(s).read_bytes() for s in self.sources]
+        if self.simulator == "icarus":
+            contents.append(b"icarus-time-zero-fix-1")
         return _hash(self.toplevel, self.simulator, self.defines, self.parameters,
                      self.build_args, self.waves, self.hier_blocks, *contents)
 
@@ -163,6 +166,8 @@ def build(spec: SimBuild, *, wall_timeout_s: float = 1800) -> Path:
             build_args += ["--trace-fst"]
     directory.mkdir(parents=True, exist_ok=True)
     sources = [str(s) for s in spec.sources]
+    if spec.simulator == "icarus":
+        sources = [str(_icarus_time_zero_fix(Path(s), directory)) for s in sources]
     if spec.simulator == "verilator":
         from cocotb_tools.runner import VerilatorControlFile
         control = directory / "public.vlt"
@@ -185,6 +190,28 @@ def build(spec: SimBuild, *, wall_timeout_s: float = 1800) -> Path:
     )
     stamp.write_text(spec.key())
     return directory
+
+
+# Yosys's Verilog wakes every combinational ``always @*`` block at time 0 by
+# declaring ``reg <dummy> = 0`` and reading it in each block.  Icarus may start
+# a block after that initialiser has run, so the block waits for its inputs to
+# change and its outputs stay X until they do (amaranth-lang/amaranth#594).  In
+# the SoC an X from such a block dropped a W-order FIFO push and hung the bus.
+# For Icarus, the dummy also rises at #0, after every process has started.
+_TIME_ZERO_DUMMY = re.compile(r"^(\s*)reg (\\\$auto\$verilog_backend\.cc:\d+:dump_module\$\d+ ) = 0;$", re.M)
+
+
+def _icarus_time_zero_fix(source: Path, directory: Path) -> Path:
+    if source.suffix not in (".v", ".sv"):
+        return source
+    text = source.read_text()
+    patched = _TIME_ZERO_DUMMY.sub(lambda m: f"{m.group(0)}\n{m.group(1)}initial #0 {m.group(2)}= 1'h1;", text)
+    if patched == text:
+        return source
+    out = directory / "icarus_src" / source.name
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(patched)
+    return out
 
 
 def run_test(spec: SimBuild, test_module: str, *, run_dir: Path, plusargs=(), extra_env=None,
