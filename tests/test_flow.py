@@ -84,6 +84,17 @@ def test_toggle_capture_refuses_large_arrays():
     assert done.stderr.strip().splitlines()[-1].startswith("error: POWER=toggles builds the SoC flat")
 
 
+def test_flow_on_icarus():
+    """SIM=icarus end to end (small widths: Icarus is far slower than Verilator)."""
+    done = run_flow("--scale", "paper", "--fc-dims", "24,16,16,8", "--partitions", "2", "--rows", "4",
+                    "--cols", "4", "--batch", "2", "--sim", "icarus")
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads((BUILD_ROOT / "sim" / "paper-P2" / "report.json").read_text())
+    assert report["simulator"] == "icarus"
+    assert report["correctness"]["bit_exact"] is True
+    assert report["predictions_match_torch"] == {"baseline": True, "pruned": True}
+
+
 def test_paper_dims_are_tinyvgg16s_fc_layers():
     import torch.nn as nn
     from sim.flow_model import PAPER_FC_DIMS
