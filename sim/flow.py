@@ -30,7 +30,6 @@ import numpy as np
 from .runner import BUILD_ROOT, SimulationError
 
 PAPER = {"speedup_p3": 7.72, "energy_ratio_p3": 2.73}
-MAX_TOGGLE_PES = 64          # POWER=toggles: flat builds beyond 8x8 take too long and too much memory
 
 
 def log(message):
@@ -234,8 +233,7 @@ def run(args, accelerators=None, baseline_cache=None) -> dict:
 
     from . import runner
     from .flow_model import prepare
-    from .power.capture import with_toggle_capture
-    from .soc_driver import TOGGLE_SCOPE
+    from .soc_driver import MAX_FLAT_CAPTURE_PES, capture_spec
     from .soc_tb import tb_build
     t_start = time.perf_counter()
     paper = getattr(args, "scale", "default") == "paper"
@@ -260,7 +258,7 @@ def run(args, accelerators=None, baseline_cache=None) -> dict:
         log(f"SoC: {n} x {args.rows}x{args.cols}, bus {p.bus_width} bits, {p.mem_ports} DRAM port(s)"
             f"{', flat with toggle capture' if toggles else ''} (the first build takes minutes; cached afterwards)")
         spec = tb_build(p, mem, args.sim)
-        runner.build(with_toggle_capture(spec, scope=TOGGLE_SCOPE) if toggles else spec)
+        runner.build(capture_spec(spec, p) if toggles else spec)
     with ThreadPoolExecutor(max_workers=2) as pool:
         pruned_job = pool.submit(run_chain, params, prepared, pruned=True, simulator=args.sim, run_dir=run_dir,
                                  mem=mem, wall_timeout_s=wall, capture_toggles=toggles)
@@ -280,13 +278,18 @@ def run(args, accelerators=None, baseline_cache=None) -> dict:
                              baseline=[(b["name"], b.pop("_energy")) for b in base],
                              partitions=args.partitions, tables=energy_tables(), clock_hz=200e6)
     if toggles:
-        section["method"] = ("toggle capture of the whole SoC (Verilator --coverage-toggle or an Icarus VCD, flat "
-                             "build): register and wire toggles per component, FP ops at their measured operand "
-                             "activity; plus scratchpad accesses, DRAM bytes/activations, clock, leakage")
+        flat = args.rows * args.cols <= MAX_FLAT_CAPTURE_PES or args.sim != "verilator"
+        section["method"] = (
+            "toggle capture of the SoC (Verilator --coverage-toggle or an Icarus VCD): register and wire toggles "
+            "per component, " + ("flat build, FP ops at their measured operand activity" if flat else
+                                 "PE kept as a hierarchical block with coverage off inside (its port registers "
+                                 "counted at the array; its internal wires and FP operands not captured, FP ops "
+                                 "at the table's random-operand energy)")
+            + "; plus scratchpad accesses, DRAM bytes/activations, clock, leakage")
     else:
         section["method"] = ("event counts (FP ops at the table's random-operand energy, scratchpad accesses, "
-                             "DRAM bytes/activations, clock, leakage); no toggle capture (POWER=toggles on "
-                             "small arrays; see sim/flow_energy.py)")
+                             "DRAM bytes/activations, clock, leakage); no toggle capture (POWER=toggles; "
+                             "see sim/flow_energy.py)")
     for entry, p in zip(section["layers"], pruned):
         p["energy_pj"] = entry["energy_pj"]
     for entry, b in zip(section["baseline"]["layers"], base):
@@ -409,8 +412,8 @@ def main(argv=None):
                         help="P = 1..--max-partitions on one SoC, with 1 and 2 memory ports")
     parser.add_argument("--max-partitions", type=int, default=5)
     parser.add_argument("--power", choices=("events", "toggles"), default="events",
-                        help="toggles: capture every component's toggles (flat build; arrays of up to "
-                             f"{MAX_TOGGLE_PES} PEs) instead of pricing events only")
+                        help="toggles: capture the SoC's toggles per component (Verilator coverage or an "
+                             "Icarus VCD) instead of pricing events only")
     parser.add_argument("--scale", choices=("default", "paper"), default="default",
                         help="paper: FC layers of TinyVGG16's dimensions (--fc-dims) instead of --model")
     parser.add_argument("--fc-dims", type=_dims, default=None,
@@ -427,11 +430,6 @@ def main(argv=None):
         return sweep(args)
     if args.partitions < 1:
         print(f"error: PARTITIONS must be >= 1, got {args.partitions}", file=sys.stderr)
-        return 2
-    if args.power == "toggles" and args.rows * args.cols > MAX_TOGGLE_PES:
-        print(f"error: POWER=toggles builds the SoC flat (Verilator's toggle counts are wrong inside the "
-              f"hierarchical PE blocks larger arrays need); use arrays of up to {MAX_TOGGLE_PES} PEs, e.g. "
-              f"ROWS=8 COLS=8, not {args.rows}x{args.cols}", file=sys.stderr)
         return 2
     if not 1 <= args.batch <= 4096:
         print(f"error: BATCH must be from 1 to 4096, got {args.batch}", file=sys.stderr)

@@ -1,8 +1,6 @@
-"""Energy of the flow's layers from the run's event counts (sim/power).
+"""Energy of the flow's layers from the run's event counts, plus toggles when captured (sim/power).
 
-Toggle capture (Verilator --coverage-toggle) does not work inside the
-hierarchical PE blocks the 32x32 builds need (its counts there are
-garbage), so the default flow prices events, not toggles:
+By default the flow prices events:
 
 * FP operations: issued vectors x R x C multiplies and adds per accelerator,
   at the table's per-op energy for random operands (operand activity at the
@@ -14,10 +12,13 @@ garbage), so the default flow prices events, not toggles:
 * clock and leakage of the active accelerators' flip-flops, FP units and
   SRAM over the phase.  The baseline is charged one accelerator; the pruned
   run the accelerators it uses.
-Register and wire toggle energy is not included (reported as zero), unless
-``make sim POWER=toggles`` captured the SoC's toggles (flat builds, small
-arrays): then every component's register and wire toggles are charged and
-the FP operations are priced at their measured operand activity.
+
+``make sim POWER=toggles`` adds the register and wire toggles of every
+component, captured from the SoC (sim/soc_driver.capture_spec): on flat
+builds everything, FP operations at their measured operand activity; on the
+32x32 builds, whose PE is a hierarchical block with coverage off inside,
+everything but the PE's internals, the PE's port registers counted at the
+array.  Without it register and wire toggle energy is reported as zero.
 """
 
 from functools import lru_cache

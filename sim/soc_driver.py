@@ -68,6 +68,17 @@ def dram_bytes(params: SoCParams, jobs: dict) -> int:
 
 
 TOGGLE_SCOPE = "soc_tb.dut"
+# Toggle capture builds arrays of up to this many PEs flat (every register
+# captured); larger ones keep the PE as a hierarchical block with coverage off
+# inside it, its port registers counted in the parent (power.capture).
+MAX_FLAT_CAPTURE_PES = 64
+
+
+def capture_spec(spec, params: SoCParams):
+    """``spec`` instrumented for toggle capture: flat for small arrays, else PE blocks kept."""
+    from .power.capture import with_toggle_capture
+    keep = params.array.rows * params.array.cols > MAX_FLAT_CAPTURE_PES
+    return with_toggle_capture(spec, scope=TOGGLE_SCOPE, keep_hier_blocks=keep)
 
 
 @lru_cache(maxsize=8)
@@ -121,8 +132,8 @@ def run_phase(params: SoCParams, jobs: dict, *, mem: MemoryParams = MemoryParams
     spec = tb_build(params, mem, simulator)
     capture = contextlib.nullcontext()
     if capture_toggles:
-        from .power.capture import VCD_NAME, icarus_vcd, with_toggle_capture
-        spec = with_toggle_capture(spec, scope=TOGGLE_SCOPE)
+        from .power.capture import VCD_NAME, icarus_vcd
+        spec = capture_spec(spec, params)
         capture = icarus_vcd(spec)
         for stale in ("coverage.dat", VCD_NAME):
             (run_dir / stale).unlink(missing_ok=True)
@@ -135,7 +146,7 @@ def run_phase(params: SoCParams, jobs: dict, *, mem: MemoryParams = MemoryParams
         from .power.capture import read_toggles
         from .power.classify import ClassMap, summarize
         signals = read_toggles(spec, run_dir, scope=TOGGLE_SCOPE)
-        results["toggles"] = summarize(signals, soc_design(params), ClassMap())
+        results["toggles"] = summarize(signals, soc_design(params), ClassMap(), opaque=spec.hier_blocks)
     dumps = [read_words(run_dir / f"dump{j}.hex", W // 32) for j in range(params.mem_ports)]
     memory = _merge(dumps, params.mem_ports, len(image))
     for i, job in jobs.items():

@@ -10,6 +10,8 @@ Verilator's coverage counts changes at every evaluation of a time step, a
 VCD one value per time step, and Icarus's DRAM words outside the loaded
 image are X.)  This also guards the Icarus time-0 fix in sim/runner.py:
 without it the second accelerator's W burst was lost and the phase hung.
+Last, the hierarchical capture of the 32x32 builds is checked against the
+flat one.
 """
 
 import numpy as np
@@ -25,22 +27,29 @@ SEED = 20261126
 EXACT = ("pe", "array", "fp_units", "bus")
 
 
+PARAMS = SoCParams(accelerators=2, array=ArrayParams(4, 4), bus_width=128)
+
+
+def _jobs():
+    rng = np.random.default_rng(SEED)
+    return {i: LayerJob(rng.standard_normal((10, 12)).astype(np.float32),
+                        rng.standard_normal((12, 5)).astype(np.float32),
+                        rng.standard_normal(10).astype(np.float32), True) for i in range(2)}
+
+
+def _run(sim, name):
+    jobs = _jobs()
+    result = run_phase(PARAMS, jobs, simulator=sim, capture_toggles=True, run_dir=BUILD_ROOT / "runs" / name)
+    for i, job in jobs.items():
+        verdict = compare(result["accelerators"][str(i)]["Y"], linear(job.W, job.X, job.bias, job.relu))
+        assert verdict["bit_exact"], (sim, i, verdict)
+    return result
+
+
 @pytest.fixture(scope="module")
 def phases():
     print(f"seed {SEED}")
-    rng = np.random.default_rng(SEED)
-    params = SoCParams(accelerators=2, array=ArrayParams(4, 4), bus_width=128)
-    jobs = {i: LayerJob(rng.standard_normal((10, 12)).astype(np.float32),
-                        rng.standard_normal((12, 5)).astype(np.float32),
-                        rng.standard_normal(10).astype(np.float32), True) for i in range(2)}
-    out = {}
-    for sim in ("verilator", "icarus"):
-        out[sim] = run_phase(params, jobs, simulator=sim, capture_toggles=True,
-                             run_dir=BUILD_ROOT / "runs" / f"power-soc-{sim}")
-        for i, job in jobs.items():
-            verdict = compare(out[sim]["accelerators"][str(i)]["Y"], linear(job.W, job.X, job.bias, job.relu))
-            assert verdict["bit_exact"], (sim, i, verdict)
-    return out
+    return {sim: _run(sim, f"power-soc-{sim}") for sim in ("verilator", "icarus")}
 
 
 def test_same_schedule_on_both_simulators(phases):
@@ -65,3 +74,18 @@ def test_register_toggles_agree(phases):
     for component in ("csr", "control"):
         a, b = v.by_component[component]["reg"], i.by_component[component]["reg"]
         assert abs(a - b) <= 0.01 * max(a, b), (component, a, b)
+
+
+def test_hierarchical_capture_matches_flat_outside_the_pe(phases, monkeypatch):
+    """The capture the 32x32 arrays use (PE kept as a hierarchical block, coverage off
+    inside it) sees exactly the flat build's toggles everywhere outside the PE, and the
+    PE's port registers (weights, activations) through the parent's nets."""
+    import sim.soc_driver as driver
+    monkeypatch.setattr(driver, "MAX_FLAT_CAPTURE_PES", 0)
+    hier = _run("verilator", "power-soc-verilator-hier")["toggles"]
+    flat = phases["verilator"]["toggles"]
+    for component in ("array", "scratchpad", "dma", "bus", "csr", "control"):
+        assert hier.by_component[component] == flat.by_component[component], component
+    assert "fp_units" not in hier.by_component and hier.fp_operand_toggles == {}
+    assert 0.5 * flat.by_component["pe"]["reg"] < hier.by_component["pe"]["reg"] <= flat.by_component["pe"]["reg"]
+    assert hier.excluded["inside a hierarchical block (not captured)"] > 0

@@ -29,6 +29,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,12 +67,39 @@ def _dump_source(scope: str) -> Path:
     return path
 
 
-def with_toggle_capture(spec: runner.SimBuild, *, scope: str) -> runner.SimBuild:
-    """The same build, instrumented to record toggles of everything under ``scope``."""
+def _coverage_off(source: str, modules) -> str:
+    """``source`` with Verilator's coverage switched off inside ``modules`` (and their submodules)."""
+    text = Path(source).read_text()
+    names = "|".join(re.escape(m) for m in modules)
+    pattern = re.compile(rf"^module \\?(?:{names})(?:\.\S*)?\s*\(.*?^endmodule\b", re.M | re.S)
+    patched = pattern.sub(lambda m: f"/*verilator coverage_off*/\n{m.group(0)}\n/*verilator coverage_on*/", text)
+    if patched == text:
+        return source
+    digest = hashlib.sha256(patched.encode()).hexdigest()[:12]
+    path = runner.BUILD_ROOT / "power" / f"{Path(source).stem}-cov-{digest}{Path(source).suffix}"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(patched)
+        tmp.replace(path)
+    return str(path)
+
+
+def with_toggle_capture(spec: runner.SimBuild, *, scope: str, keep_hier_blocks: bool = False) -> runner.SimBuild:
+    """The same build, instrumented to record toggles of everything under ``scope``.
+
+    Verilator 5.048's toggle counters inside --hierarchical blocks come out as
+    garbage (1e10 toggles per bit in a 4x4 accelerator's PEs, rises and falls
+    unrelated), so by default the instrumented build inlines every module.
+    ``keep_hier_blocks`` keeps the blocks (the 32x32 arrays need them) with
+    coverage switched off inside them: everything else is captured exactly as
+    in the flat build, and :func:`summarize` with ``opaque=spec.hier_blocks``
+    counts the blocks' port nets in their parents.
+    """
     if spec.simulator == "verilator":
-        # Verilator 5.048's toggle counters inside --hierarchical blocks come out as garbage
-        # (1e10 toggles per bit in a 4x4 accelerator's PEs, rises and falls unrelated), so
-        # the instrumented build inlines every module.
+        if keep_hier_blocks and spec.hier_blocks:
+            sources = tuple(_coverage_off(str(s), spec.hier_blocks) for s in spec.sources)
+            return dataclasses.replace(spec, sources=sources, build_args=tuple(spec.build_args) + COVERAGE_ARGS)
         return dataclasses.replace(spec, build_args=tuple(spec.build_args) + COVERAGE_ARGS, hier_blocks=())
     if spec.simulator == "icarus":
         return dataclasses.replace(spec, sources=tuple(spec.sources) + (str(_dump_source(scope)),),

@@ -122,13 +122,28 @@ class ToggleSummary:
                 "clock_cycles": self.clock_cycles, "excluded": self.excluded}
 
 
-def summarize(signals, design, class_map: ClassMap = ClassMap()) -> ToggleSummary:
+def _opaque_child(design, module: str, net: str, opaque) -> tuple | None:
+    """(child module, child port) when ``net`` of ``module`` is tied to a port of an opaque child."""
+    link = design.modules[module].port_links.get(net)
+    if link is None:
+        return None
+    child = link[0]
+    return link if any(child == o or child.startswith(o + ".") for o in opaque) else None
+
+
+def summarize(signals, design, class_map: ClassMap = ClassMap(), *, opaque=()) -> ToggleSummary:
     """Sort per-signal toggles (from either reader) into components for the energy model.
 
     ``design`` (:class:`sim.power.netlist.Design`) supplies the module of each
     hierarchy path (VCD has none), the flip-flops, ports, memories and
     port-tied nets.  Signals outside ``design.root`` (the testbench) are
     left out.
+
+    ``opaque``: modules captured without coverage inside (Verilator's
+    hierarchical blocks, whose toggle counters are unusable): their own
+    signals are left out, and the parent's nets tied to their ports are
+    counted in the parent under the child's component, as registers when the
+    child's port is a flip-flop (a PE's weight and activation registers).
     """
     summary = ToggleSummary()
     module_at = design.module_at()
@@ -153,6 +168,9 @@ def summarize(signals, design, class_map: ClassMap = ClassMap()) -> ToggleSummar
         if info is None:
             excl("outside the design (testbench)", s.toggles)
             continue
+        if any(module == o or module.startswith(o + ".") for o in opaque):
+            excl("inside a hierarchical block (not captured)", s.toggles)
+            continue
         signal = s.signal
         if class_map.is_clock(signal):
             if module == design.top and s.rises is not None:
@@ -168,7 +186,13 @@ def summarize(signals, design, class_map: ClassMap = ClassMap()) -> ToggleSummar
         if op is not None and signal in OPERAND_PORTS and info.ports.get(signal) == "input":
             summary.fp_operand_toggles[op] = summary.fp_operand_toggles.get(op, 0) + s.toggles
         if signal in info.port_nets:
-            excl("net tied to an instance port (counted in the child)", s.toggles)
+            link = _opaque_child(design, module, signal, opaque) if opaque else None
+            if link is None:
+                excl("net tied to an instance port (counted in the child)", s.toggles)
+                continue
+            child, port = link
+            kind = "reg" if port in design.modules[child].flops else "wire"
+            summary.add(class_map.component(child, port), kind, s.toggles)
             continue
         if signal not in info.widths and signal not in info.ports:
             summary.unknown_signals.append((module, signal))

@@ -43,6 +43,7 @@ class ModuleInfo:
     memories: dict = field(default_factory=dict)     # name -> (width bits, depth)
     instances: list = field(default_factory=list)    # (module, instance name)
     port_nets: set = field(default_factory=set)      # nets connected whole to an instance port
+    port_links: dict = field(default_factory=dict)   # such a net -> (child module, child port)
 
     @property
     def flop_bits(self) -> int:
@@ -92,7 +93,9 @@ def _scan_module(name: str, body: str) -> ModuleInfo:
         conns = body[m.end():close if close >= 0 else len(body)]
         info.instances.append((module, inst))
         for c in _CONNECTION.finditer(conns):
-            info.port_nets.add(_clean(c.group(2)))
+            net = _clean(c.group(2))
+            info.port_nets.add(net)
+            info.port_links[net] = (module, _clean(c.group(1)))
     return info
 
 
