@@ -256,7 +256,7 @@ def run(args, accelerators=None, baseline_cache=None) -> dict:
     cached = baseline_cache is not None and "base" in baseline_cache
     for n, p in ((1, base_params), (params.accelerators, params))[cached:]:
         log(f"SoC: {n} x {args.rows}x{args.cols}, bus {p.bus_width} bits, {p.mem_ports} DRAM port(s)"
-            f"{', flat with toggle capture' if toggles else ''} (the first build takes minutes; cached afterwards)")
+            f"{', with toggle capture' if toggles else ''} (the first build takes minutes; cached afterwards)")
         spec = tb_build(p, mem, args.sim)
         runner.build(capture_spec(spec, p) if toggles else spec)
     with ThreadPoolExecutor(max_workers=2) as pool:
