@@ -17,11 +17,10 @@ import numpy as np
 from hw.soc import SoCParams
 from . import runner
 from .hexfile import read_words, write_words
-from .soc_layout import LayerPlacement, place_layer, read_output
+from .soc_layout import PAGE, LayerPlacement, place_layer, port_of_page, read_output
 from .soc_tb import MemoryParams, tb_build
 
 from hw.csr import REG_OFFSETS as REGISTERS
-PAGE = 4096
 
 
 @dataclass
@@ -37,11 +36,10 @@ def _port_images(image: bytearray, ports: int, bus_width: int):
     pages = -(-len(image) // PAGE)
     image = bytes(image) + bytes(pages * PAGE - len(image))
     lanes = bus_width // 32
-    out = []
-    for j in range(ports):
-        chunk = b"".join(image[p * PAGE:(p + 1) * PAGE] for p in range(j, pages, ports)) or bytes(PAGE)
-        out.append(np.frombuffer(chunk, "<u4").reshape(-1, lanes))
-    return out
+    per_port = [[] for _ in range(ports)]
+    for p in range(pages):                                   # in page order: local pages ascend
+        per_port[port_of_page(p, ports)[0]].append(image[p * PAGE:(p + 1) * PAGE])
+    return [np.frombuffer(b"".join(chunks) or bytes(PAGE), "<u4").reshape(-1, lanes) for chunks in per_port]
 
 
 def _merge(port_words, ports: int, total: int) -> bytes:
@@ -49,7 +47,7 @@ def _merge(port_words, ports: int, total: int) -> bytes:
     pages = -(-total // PAGE)
     out = bytearray()
     for p in range(pages):
-        j, local = p % ports, p // ports
+        j, local = port_of_page(p, ports)
         out += blobs[j][local * PAGE:(local + 1) * PAGE]
     return bytes(out[:total])
 

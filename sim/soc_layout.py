@@ -12,6 +12,13 @@ import numpy as np
 
 from .accel_layout import bias_image, input_image, output_from_image, weight_image
 
+PAGE = 4096          # the interconnect interleaves memory ports by 4 KiB page (hw/interconnect.py)
+
+
+def port_of_page(page: int, ports: int) -> tuple[int, int]:
+    """(memory port, page within that port) of global page ``page``."""
+    return page % ports, page // ports
+
 
 def word_bytes(lanes: int, bus_width: int) -> int:
     beat = bus_width // 8

@@ -20,7 +20,7 @@ from cocotb.triggers import ClockCycles, Edge, RisingEdge, with_timeout, SimTime
 from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster, AxiRam
 
 from sim.golden.gemm import compare, linear
-from sim.soc_layout import place_layer, read_output
+from sim.soc_layout import PAGE, place_layer, port_of_page, read_output
 
 from hw.csr import BLOCK_BYTES, COUNTER_BASE, CTRL_OFFSET, REG_OFFSETS, STATUS_OFFSET
 from hw.node import NODE_COUNTERS as COUNTERS
@@ -35,11 +35,11 @@ class Interleaved:
         self.rams = rams
 
     def _pieces(self, addr, length):
-        M = len(self.rams)
         while length > 0:
-            page, offset = divmod(addr, 4096)
-            take = min(length, 4096 - offset)
-            yield self.rams[page % M], (page // M) * 4096 + offset, take
+            page, offset = divmod(addr, PAGE)
+            take = min(length, PAGE - offset)
+            port, local = port_of_page(page, len(self.rams))
+            yield self.rams[port], local * PAGE + offset, take
             addr, length = addr + take, length - take
 
     def write(self, addr, data):
