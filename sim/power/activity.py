@@ -85,6 +85,12 @@ def _split_point(point: str):
     return base, "", direction
 
 
+def is_simulation_artifact(name: str) -> bool:
+    """Yosys's time-0 wake-up register of ``always @*`` blocks (``$auto$verilog_backend...``):
+    not hardware, and it rises once on Icarus (sim/runner.py's time-0 fix), never on Verilator."""
+    return name.startswith("$auto$verilog_backend")
+
+
 def read_coverage(path) -> list[SignalToggles]:
     """Parse a Verilator ``coverage.dat`` (either toggle format) into per-signal toggles.
 
@@ -151,6 +157,8 @@ def read_coverage(path) -> list[SignalToggles]:
                                 f"not a Verilator coverage.dat built with --coverage-toggle")
     out = []
     for (hier, module, name), (toggles, rises, falls, directional) in acc.items():
+        if is_simulation_artifact(name):
+            continue
         out.append(SignalToggles(hier, module, name, len(bits_seen[(hier, module, name)]), toggles,
                                  rises if directional else None, falls if directional else None))
     return out
@@ -294,6 +302,8 @@ def read_vcd(path, *, scope: str | None = None, x_as_zero: bool = True) -> list[
     out = []
     for ident, refs in vars_by_id.items():
         for hier, name, width in refs:
+            if is_simulation_artifact(name):
+                continue
             r, f = rises.get(ident, 0), falls.get(ident, 0)
             out.append(SignalToggles(hier, None, name, width, r + f, r, f, ident in saw_x))
     return out
