@@ -11,7 +11,9 @@ that batch.  Everything is cached under build/flow/ by a hash of the settings.
 
 import hashlib
 import json
+import os
 import pickle
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,12 +82,23 @@ def _fc_chain(model):
     return linears
 
 
+def _cached(path: Path, hit_message: str, progress, make) -> PreparedModel:
+    """The PreparedModel pickled at ``path``, or ``make()``'s, stored there atomically."""
+    if path.exists():
+        progress(hit_message)
+        return pickle.loads(path.read_bytes())
+    prepared = make()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_bytes(pickle.dumps(prepared))
+    tmp.replace(path)
+    return prepared
+
+
 def prepare(model_spec: str, partitions: int, batch: int, seed: int = 0, progress=print) -> PreparedModel:
-    import torch
-    from sw import data as sw_data, export, train
+    from sw import train
     from sw.cli import load_model_factory
     from sw.errors import PruningError
-    from sw.prune import prunable_layers
 
     try:
         name, factory, fingerprint = load_model_factory(model_spec)
@@ -94,9 +107,16 @@ def prepare(model_spec: str, partitions: int, batch: int, seed: int = 0, progres
     key = hashlib.sha256(json.dumps([name, fingerprint, partitions, batch, seed, FINETUNE_EPOCHS,
                                      train.CACHE_VERSION]).encode()).hexdigest()[:16]
     cache = BUILD_ROOT / "flow" / f"{name}-P{partitions}-{key}.pkl"
-    if cache.exists():
-        progress(f"model: {name}, P={partitions} from cache {cache.name}")
-        return pickle.loads(cache.read_bytes())
+    return _cached(cache, f"model: {name}, P={partitions} from cache {cache.name}", progress,
+                   lambda: _train_and_extract(model_spec, name, factory, fingerprint, partitions, batch, seed,
+                                              progress))
+
+
+def _train_and_extract(model_spec, name, factory, fingerprint, partitions, batch, seed, progress) -> PreparedModel:
+    import torch
+    from sw import data as sw_data, export, train
+    from sw.errors import PruningError
+    from sw.prune import prunable_layers
 
     ds = sw_data.mnist(seed)
     cfg = train.TrainConfig(seed=seed)
@@ -155,7 +175,7 @@ def prepare(model_spec: str, partitions: int, batch: int, seed: int = 0, progres
 
     pred_base = capture(trained.eval(), "base")
     pred_pruned = capture(pruned.eval(), "pruned")
-    prepared = PreparedModel(
+    return PreparedModel(
         model=name, partitions=partitions, layers=layers,
         x_base=np.ascontiguousarray(captured["base"].reshape(len(x), -1).T),
         x_pruned=np.ascontiguousarray(captured["pruned"].reshape(len(x), -1).T),
@@ -163,11 +183,6 @@ def prepare(model_spec: str, partitions: int, batch: int, seed: int = 0, progres
         torch_pred_base=pred_base, torch_pred_pruned=pred_pruned,
         accuracy={"baseline": outcome.baseline, "pruned": outcome.pruned, "retrained": outcome.finetuned,
                   "test_images": int(len(ds.y_test))})
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_suffix(".tmp")
-    tmp.write_bytes(pickle.dumps(prepared))
-    tmp.replace(cache)
-    return prepared
 
 
 def prepare_paper(partitions: int, batch: int, seed: int = 0, dims=PAPER_FC_DIMS,
@@ -182,11 +197,6 @@ def prepare_paper(partitions: int, batch: int, seed: int = 0, dims=PAPER_FC_DIMS
     torch's, and the pruned model's against the unpruned one's.  Every layer
     but the classifier is partition-pruned (no fine-tuning: no data).
     """
-    import torch
-    import torch.nn as nn
-    from sw.errors import PruningError
-    from sw.partition import partition_prune
-
     dims = tuple(int(d) for d in dims)
     if len(dims) < 2 or min(dims) < 1:
         raise FlowError(f"--fc-dims needs two or more positive widths, got {','.join(map(str, dims))}")
@@ -195,9 +205,16 @@ def prepare_paper(partitions: int, batch: int, seed: int = 0, dims=PAPER_FC_DIMS
             raise FlowError(f"PARTITIONS={partitions} is larger than layer fc{k + 1} allows ({n_out}x{n_in})")
     key = hashlib.sha256(json.dumps(["paper", dims, partitions, batch, seed]).encode()).hexdigest()[:16]
     cache = BUILD_ROOT / "flow" / f"paper-fc-P{partitions}-{key}.pkl"
-    if cache.exists():
-        progress(f"model: FC layers {'-'.join(map(str, dims))} (SCALE=paper), P={partitions} from cache")
-        return pickle.loads(cache.read_bytes())
+    return _cached(cache, f"model: FC layers {'-'.join(map(str, dims))} (SCALE=paper), P={partitions} from cache",
+                   progress, lambda: _initialise_paper_chain(dims, partitions, batch, seed, progress))
+
+
+def _initialise_paper_chain(dims, partitions, batch, seed, progress) -> PreparedModel:
+    import torch
+    import torch.nn as nn
+    from sw.errors import PruningError
+    from sw.partition import partition_prune
+
     progress(f"model: FC layers {'-'.join(map(str, dims))} (SCALE=paper: TinyVGG16's FC shapes, "
              f"PyTorch initialisation, synthetic inputs); partition pruning into P={partitions}")
     torch.manual_seed(seed)
@@ -231,12 +248,7 @@ def prepare_paper(partitions: int, batch: int, seed: int = 0, dims=PAPER_FC_DIMS
     with torch.no_grad():
         pred_base, pred_pruned = predict(False), predict(True)
     X = np.ascontiguousarray(x.numpy().T)
-    prepared = PreparedModel(
+    return PreparedModel(
         model="tinyvgg16-fc", partitions=partitions, layers=layers, x_base=X, x_pruned=X,
         labels=pred_base, torch_pred_base=pred_base, torch_pred_pruned=pred_pruned, synthetic=True,
         accuracy={"pruned_agrees_with_unpruned": float(100.0 * np.mean(pred_pruned == pred_base))})
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_suffix(".tmp")
-    tmp.write_bytes(pickle.dumps(prepared))
-    tmp.replace(cache)
-    return prepared
