@@ -122,13 +122,18 @@ class ToggleSummary:
                 "clock_cycles": self.clock_cycles, "excluded": self.excluded}
 
 
+def _inside(module: str, scopes) -> bool:
+    """Whether instance path ``module`` is one of ``scopes`` or below one."""
+    return any(module == o or module.startswith(o + ".") for o in scopes)
+
+
 def _opaque_child(design, module: str, net: str, opaque) -> tuple | None:
     """(child module, child port) when ``net`` of ``module`` is tied to a port of an opaque child."""
     link = design.modules[module].port_links.get(net)
     if link is None:
         return None
     child = link[0]
-    return link if any(child == o or child.startswith(o + ".") for o in opaque) else None
+    return link if _inside(child, opaque) else None
 
 
 def summarize(signals, design, class_map: ClassMap = ClassMap(), *, opaque=()) -> ToggleSummary:
@@ -168,7 +173,7 @@ def summarize(signals, design, class_map: ClassMap = ClassMap(), *, opaque=()) -
         if info is None:
             excl("outside the design (testbench)", s.toggles)
             continue
-        if any(module == o or module.startswith(o + ".") for o in opaque):
+        if _inside(module, opaque):
             excl("inside a hierarchical block (not captured)", s.toggles)
             continue
         signal = s.signal
