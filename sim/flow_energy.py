@@ -24,20 +24,24 @@ array.  Without it register and wire toggle energy is reported as zero.
 from functools import lru_cache
 
 from .power.accelerator import fp_ops, scratchpad_traffic
-from .power.model import Activity, DramTraffic, FPOps, Inventory, SramTraffic, compute_energy
+from .power.capture import design_inventory
+from .power.model import Activity, DramTraffic, FPOps, SramTraffic, compute_energy
 from .power.tables import load_table
 
 TABLES = ("aladdin-40nm", "horowitz-45nm")
 
 
 @lru_cache(maxsize=4)
-def _inventory(accel_params):
+def _accelerator(accel_params):
+    """The accelerator's netlist: its flip-flops, FP units and SRAM."""
     from .accel import accelerator_source
-    from .power.capture import flop_inventory
-    from .power.classify import ClassMap
     from .power.netlist import Design
-    design = Design.from_verilog([accelerator_source(accel_params)], top="pp_accel", root="accel_tb.dut")
-    return flop_inventory(design, ClassMap())
+    return Design.from_verilog([accelerator_source(accel_params)], top="pp_accel", root="accel_tb.dut")
+
+
+@lru_cache(maxsize=32)
+def _inventory(accel_params, active: int):
+    return design_inventory(_accelerator(accel_params), copies=active)
 
 
 @lru_cache(maxsize=4)
@@ -52,7 +56,6 @@ def phase_energy(accel_params, jobs: dict, counters: dict, phase_cycles: int, me
     ``toggles`` (a power.ToggleSummary of the SoC, from ``make sim POWER=toggles``)
     adds register and wire toggles per component and prices the FP operations
     at their measured operand activity instead of the table's reference."""
-    inv = _inventory(accel_params)
     active = len(jobs)
     ops = {"fp32_mul": 0, "fp32_add": 0}
     sram = {}
@@ -65,8 +68,6 @@ def phase_energy(accel_params, jobs: dict, counters: dict, phase_cycles: int, me
             slot = sram.setdefault(s.name, SramTraffic(s.name, s.size_bytes, s.width_bits))
             slot.reads += s.reads
             slot.writes += s.writes
-    flops = sum(inv["flop_bits"].values())
-    fp_flops = sum(n for comp, n in inv["flop_bits"].items() if comp == "fp_units")
     operand = toggles.fp_operand_toggles if toggles is not None else {}
     activity = Activity(
         cycles=int(phase_cycles), toggles=dict(toggles.by_component) if toggles is not None else {},
@@ -74,8 +75,5 @@ def phase_energy(accel_params, jobs: dict, counters: dict, phase_cycles: int, me
         sram=list(sram.values()),
         dram=DramTraffic(bytes_read=memory["read_beats"] * bus_bytes, bytes_written=memory["write_beats"] * bus_bytes,
                          activations=memory["row_activations"], bursts=memory["read_bursts"] + memory["write_bursts"]),
-        inventory=Inventory(flop_bits=flops * active, leaky_flop_bits=(flops - fp_flops) * active,
-                            fp32_mul_units=inv["fp_units"]["fp32_mul"] * active,
-                            fp32_add_units=inv["fp_units"]["fp32_add"] * active,
-                            sram_bytes=inv["sram_bytes"] * active))
+        inventory=_inventory(accel_params, active))
     return {name: compute_energy(activity, table) for name, table in tables().items()}

@@ -131,6 +131,18 @@ def read_toggles(spec: runner.SimBuild, run_dir, *, scope: str | None = None) ->
     return read_vcd(run_dir / VCD_NAME, scope=scope)
 
 
+def design_inventory(design: Design, class_map: ClassMap = ClassMap(), copies: int = 1) -> Inventory:
+    """The energy model's :class:`Inventory` of ``copies`` instances of ``design``: flip-flops
+    (clock), those outside the uncharged components (leakage), FP units and SRAM bytes."""
+    inv = flop_inventory(design, class_map)
+    flops = sum(inv["flop_bits"].values())
+    leaky = flops - sum(n for comp, n in inv["flop_bits"].items() if comp in class_map.uncharged)
+    return Inventory(flop_bits=flops * copies, leaky_flop_bits=leaky * copies,
+                     fp32_mul_units=inv["fp_units"]["fp32_mul"] * copies,
+                     fp32_add_units=inv["fp_units"]["fp32_add"] * copies,
+                     sram_bytes=inv["sram_bytes"] * copies)
+
+
 def activity_from_toggles(signals, design: Design, *, fp_ops=(), sram=(), dram=None, cycles=None,
                           clock_hz: float = DEFAULT_CLOCK_HZ,
                           class_map: ClassMap = ClassMap()) -> tuple[Activity, ToggleSummary]:
@@ -145,12 +157,7 @@ def activity_from_toggles(signals, design: Design, *, fp_ops=(), sram=(), dram=N
         if summary.clock_cycles is None:
             raise ValueError("no clock toggles under the design root; pass cycles= explicitly")
         cycles = summary.clock_cycles
-    inv = flop_inventory(design, class_map)
-    flops = sum(inv["flop_bits"].values())
-    leaky = flops - sum(n for comp, n in inv["flop_bits"].items() if comp in class_map.uncharged)
-    inventory = Inventory(flop_bits=flops, leaky_flop_bits=leaky,
-                          fp32_mul_units=inv["fp_units"]["fp32_mul"], fp32_add_units=inv["fp_units"]["fp32_add"],
-                          sram_bytes=inv["sram_bytes"])
+    inventory = design_inventory(design, class_map)
     ops = [FPOps(op, int(count), summary.fp_operand_toggles.get(op, 0.0))
            for op, count in dict(fp_ops).items()]
     activity = Activity(cycles=int(cycles), clock_hz=clock_hz, toggles=summary.by_component,
