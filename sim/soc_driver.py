@@ -17,7 +17,7 @@ import numpy as np
 from hw.soc import SoCParams
 from . import runner
 from .hexfile import read_words, write_words
-from .soc_layout import PAGE, LayerPlacement, place_layer, port_of_page, read_output
+from .soc_layout import PAGE, LayerPlacement, layer_placement, place_layer, port_of_page, read_output
 from .soc_tb import MemoryParams, tb_build
 
 from hw.csr import REG_OFFSETS as REGISTERS
@@ -52,17 +52,23 @@ def _merge(port_words, ports: int, total: int) -> bytes:
     return bytes(out[:total])
 
 
-def _placements(params: SoCParams, jobs: dict):
-    """Each job laid out from address 0, and the page-aligned window that holds the largest."""
+def _window(params: SoCParams, jobs: dict) -> int:
+    """Bytes of the page-aligned DRAM window that holds the largest of ``jobs`` (from shapes alone)."""
     R, C, W = params.array.rows, params.array.cols, params.bus_width
-    placed = {i: place_layer(job.W, job.X, job.bias, R, C, W, base=0) for i, job in jobs.items()}
-    window = max([PAGE] + [-(-place.end // PAGE) * PAGE for place, _ in placed.values()])
-    return placed, window
+    ends = [layer_placement(job.W.shape[0], job.W.shape[1], job.X.shape[1], job.bias is not None,
+                            R, C, W, base=0).end for job in jobs.values()]
+    return max([PAGE] + [-(-end // PAGE) * PAGE for end in ends])
+
+
+def _placements(params: SoCParams, jobs: dict):
+    """Each job laid out from address 0 (with its DRAM images), and the window that holds the largest."""
+    R, C, W = params.array.rows, params.array.cols, params.bus_width
+    return {i: place_layer(job.W, job.X, job.bias, R, C, W, base=0) for i, job in jobs.items()}, _window(params, jobs)
 
 
 def dram_bytes(params: SoCParams, jobs: dict) -> int:
     """Bytes of DRAM ``run_phase`` needs for ``jobs``: one window per accelerator of the SoC."""
-    return _placements(params, jobs)[1] * params.accelerators
+    return _window(params, jobs) * params.accelerators
 
 
 TOGGLE_SCOPE = "soc_tb.dut"

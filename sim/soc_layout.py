@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .accel_layout import bias_image, input_image, output_from_image, weight_image
+from .accel_layout import bias_image, input_image, output_from_image, weight_image, words_needed
 
 PAGE = 4096          # the interconnect interleaves memory ports by 4 KiB page (hw/interconnect.py)
 
@@ -52,23 +52,29 @@ class LayerPlacement:
     end: int
 
 
+def layer_placement(M: int, K: int, N: int, has_bias: bool, rows, cols, bus_width, base: int) -> LayerPlacement:
+    """Where an M x K layer on N inputs lies from ``base``: its sizes alone, no images built."""
+    align = max(64, bus_width // 8)
+    words = words_needed(M, K, N, rows, cols)
+    sizes = {"w": words["weight_words"] * word_bytes(cols, bus_width),
+             "x": words["input_words"] * word_bytes(rows, bus_width),
+             "b": words["bias_words"] * word_bytes(cols, bus_width) if has_bias else 0,
+             "y": words["acc_words"] * word_bytes(cols, bus_width)}
+    addr, addrs = base, {}
+    for key in ("w", "x", "b", "y"):
+        addrs[key] = addr
+        addr = -(-(addr + sizes[key]) // align) * align
+    return LayerPlacement(addrs["w"], addrs["x"], addrs["b"], addrs["y"], sizes["y"], addr)
+
+
 def place_layer(W, X, bias, rows, cols, bus_width, base: int) -> tuple[LayerPlacement, dict]:
     """Lay one layer out from ``base``; return the placement and {addr: bytes} to write."""
-    align = max(64, bus_width // 8)
-    images = {"w": to_dram(weight_image(W, rows, cols), bus_width),
-              "x": to_dram(input_image(X, rows), bus_width),
-              "b": to_dram(bias_image(bias, cols), bus_width) if bias is not None else b""}
-    M, N = W.shape[0], X.shape[1]
-    y_bytes = -(-M // cols) * N * word_bytes(cols, bus_width)
-    addr, addrs, writes = base, {}, {}
-    for key in ("w", "x", "b"):
-        addrs[key] = addr
-        if images[key]:
-            writes[addr] = images[key]
-        addr = -(-(addr + len(images[key])) // align) * align
-    addrs["y"] = addr
-    end = -(-(addr + y_bytes) // align) * align
-    return LayerPlacement(addrs["w"], addrs["x"], addrs["b"], addrs["y"], y_bytes, end), writes
+    place = layer_placement(W.shape[0], W.shape[1], X.shape[1], bias is not None, rows, cols, bus_width, base)
+    writes = {place.w_addr: to_dram(weight_image(W, rows, cols), bus_width),
+              place.x_addr: to_dram(input_image(X, rows), bus_width)}
+    if bias is not None:
+        writes[place.b_addr] = to_dram(bias_image(bias, cols), bus_width)
+    return place, writes
 
 
 def read_output(data: bytes, M: int, N: int, cols: int, bus_width: int) -> np.ndarray:
