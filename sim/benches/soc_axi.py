@@ -16,7 +16,7 @@ from pathlib import Path
 import cocotb
 import numpy as np
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, Edge, RisingEdge, with_timeout, SimTimeoutError
+from cocotb.triggers import ClockCycles, RisingEdge, with_timeout, SimTimeoutError
 from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster, AxiRam
 
 from sim.golden.gemm import compare, linear
@@ -70,7 +70,7 @@ async def csr_read(csr, addr):
 async def wait_irq(dut, mask, cycles, what):
     async def waiter():          # wakes only when an interrupt line changes
         while (int(dut.irq.value) & mask) != mask:
-            await Edge(dut.irq)
+            await dut.irq.value_change
     try:
         await with_timeout(waiter(), cycles * 10, "ns")
     except SimTimeoutError:

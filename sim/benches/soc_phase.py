@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 import cocotb
-from cocotb.triggers import ClockCycles, Edge, RisingEdge, with_timeout, SimTimeoutError
+from cocotb.triggers import ClockCycles, RisingEdge, with_timeout, SimTimeoutError
 from cocotb.utils import get_sim_time
 from cocotbext.axi import AxiLiteBus, AxiLiteMaster
 
@@ -64,7 +64,7 @@ async def phase(dut):
                     finished[i] = now_cycles()
             if value & mask == mask:
                 return
-            await Edge(dut.irq)
+            await dut.irq.value_change
 
     try:
         await with_timeout(wait_all(), job["watchdog_cycles"] * CLOCK_NS, "ns")
