@@ -10,12 +10,15 @@ settings rebuilds nothing.  ``SIM=verilator|icarus`` picks the simulator and
 ``WAVES=1`` records waveforms (FST on Verilator, VCD on Icarus).
 """
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import re
 import signal
 import subprocess
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,7 +63,7 @@ def generate_verilog(factory, name: str, params: dict, *, out_dir: Path | None =
         return path
     text = text_factory() if text_factory else verilog.convert(factory(), name=name, emit_src=False)
     target_dir.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".v.tmp")
+    tmp = path.with_suffix(f".v.{os.getpid()}.{threading.get_ident()}.tmp")   # concurrent flows: no clash
     tmp.write_text(text)
     tmp.replace(path)
     return path
@@ -151,6 +154,19 @@ def _verilator_cmd(cmd):
     return cmd
 
 
+@contextlib.contextmanager
+def _build_lock(directory: Path):
+    """Hold an exclusive lock on ``directory``'s build: concurrent flows (two
+    ``make sim``, the sweep's parallel points) wait for one build, not race it."""
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    with open(directory.parent / f".{directory.name}.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def build(spec: SimBuild, *, wall_timeout_s: float = 1800) -> Path:
     """Build ``spec`` unless an identical build exists; return its directory."""
     toolchain.setup_env(spec.simulator)
@@ -158,6 +174,14 @@ def build(spec: SimBuild, *, wall_timeout_s: float = 1800) -> Path:
     stamp = directory / ".built"
     if stamp.exists():
         return directory
+    with _build_lock(directory):
+        if not stamp.exists():
+            _build(spec, directory, wall_timeout_s)
+    return directory
+
+
+def _build(spec: SimBuild, directory: Path, wall_timeout_s: float):
+    stamp = directory / ".built"
     runner = _make_runner(spec.simulator, wall_timeout_s)
     build_args = list(spec.build_args)
     if spec.simulator == "verilator":
@@ -189,7 +213,6 @@ def build(spec: SimBuild, *, wall_timeout_s: float = 1800) -> Path:
         log_file=str(directory / "build.log"),
     )
     stamp.write_text(spec.key())
-    return directory
 
 
 # Yosys's Verilog wakes every combinational ``always @*`` block at time 0 by
