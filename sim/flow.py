@@ -358,9 +358,6 @@ def sweep(args) -> int:
     first, beside the baseline it caches; the other points then run two at a
     time, one per core, the longest (P = 1) first."""
     from concurrent.futures import ThreadPoolExecutor
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from .flow_model import FlowError
     from .toolchain import ToolchainError, setup_env
     if not 1 <= args.max_partitions <= 16:
@@ -381,34 +378,53 @@ def sweep(args) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2 if isinstance(exc, (FlowError, ValueError)) else 1
     out = BUILD_ROOT / "sim" / "sweep"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "report.json").write_text(json.dumps({"array": {"rows": args.rows, "cols": args.cols},
-                                                 "model": args.model, "batch": args.batch,
-                                                 "accelerators": args.max_partitions, "points": rows}, indent=1))
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
-    for ports in (1, 2):
-        pts = [r for r in rows if r["mem_ports"] == ports]
-        axes[0].plot([r["partitions"] for r in pts], [r["speedup"] for r in pts], "o-", label=f"{ports} port(s)")
-        axes[1].plot([r["partitions"] for r in pts], [r["energy_ratio"] for r in pts], "o-", label=f"{ports} port(s)")
-    ps = list(range(1, args.max_partitions + 1))
-    axes[0].plot(ps, [p * p for p in ps], "k:", label="ideal P^2")
-    axes[0].plot([3], [PAPER["speedup_p3"]], "kx", label="paper (P=3)")
-    axes[1].plot([3], [PAPER["energy_ratio_p3"]], "kx", label="paper (P=3)")
-    axes[0].set(xlabel="partitions P", ylabel="speedup vs unpruned, 1 accelerator")
-    axes[1].set(xlabel="partitions P", ylabel="energy ratio (aladdin-40nm)")
-    for ax in axes:
-        ax.legend()
-    fig.tight_layout()
-    fig.savefig(out / "speedup_energy_vs_p.png", dpi=120)
-    lines = ["# Sweep: speedup and energy vs P", "", "| P | memory ports | cycles | speedup | energy ratio | "
-             "fine-tuned top-1 | bit-exact |", "|---|---|---|---|---|---|---|"]
-    pct = lambda v: "-" if v is None else f"{v:.2f} %"
-    lines += [f"| {r['partitions']} | {r['mem_ports']} | {r['cycles']:,} | {r['speedup']:.2f}x | "
-              f"{r['energy_ratio']:.2f}x | {pct(r['accuracy'])} | {r['bit_exact']} |" for r in rows]
-    lines += ["", "![speedup and energy vs P](speedup_energy_vs_p.png)", ""]
-    (out / "report.md").write_text("\n".join(lines))
+    write_sweep_report(out, {"array": {"rows": args.rows, "cols": args.cols}, "model": args.model,
+                             "batch": args.batch, "accelerators": args.max_partitions, "points": rows})
     log(f"sweep report: {out / 'report.md'}")
     return 0 if all(r["bit_exact"] for r in rows) else 1
+
+
+def write_sweep_report(out: Path, report: dict):
+    """report.json, speedup_energy_vs_p.png and report.md of a sweep (the paper-style figure)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(json.dumps(report, indent=1))
+    points = report["points"]
+    ps = sorted({r["partitions"] for r in points})
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
+    for ports in sorted({r["mem_ports"] for r in points}):
+        pts = sorted((r for r in points if r["mem_ports"] == ports), key=lambda r: r["partitions"])
+        label = "1 DRAM port (one shared bus)" if ports == 1 else f"{ports} interleaved DRAM ports"
+        axes[0].plot([r["partitions"] for r in pts], [r["speedup"] for r in pts], "o-", label=label)
+        axes[1].plot([r["partitions"] for r in pts], [r["energy_ratio"] for r in pts], "o-", label=label)
+    axes[0].plot(ps, [p * p for p in ps], "k:", label="ideal P^2")
+    axes[0].plot([3], [PAPER["speedup_p3"]], "kx", label="paper, TinyVGG16 (P=3)")
+    axes[1].plot([3], [PAPER["energy_ratio_p3"]], "kx", label="paper, TinyVGG16 (P=3)")
+    axes[0].set(xlabel="partitions P (one accelerator each)", ylabel="speedup vs unpruned on 1 accelerator")
+    axes[1].set(xlabel="partitions P (one accelerator each)", ylabel="energy ratio (aladdin-40nm)")
+    for ax in axes:
+        ax.set_xticks(ps)
+        ax.legend(fontsize=8)
+    array = report["array"]
+    fig.suptitle(f"{report['model']}, {array['rows']}x{array['cols']} arrays, batch {report['batch']}", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(out / "speedup_energy_vs_p.png", dpi=120)
+    plt.close(fig)
+    lines = ["# Sweep: speedup and energy vs P", "",
+             f"{report['model']}, {array['rows']}x{array['cols']} arrays on one SoC of {report['accelerators']} "
+             f"accelerators, batch {report['batch']}. Speedup and energy ratio are against the unpruned model on "
+             f"one accelerator with the same memory; paper (TinyVGG16, P = 3): {PAPER['speedup_p3']}x speedup, "
+             f"{PAPER['energy_ratio_p3']}x energy.", "",
+             "| P | DRAM ports | baseline cycles | cycles | speedup | ideal P^2 | energy ratio | fine-tuned top-1 | "
+             "bit-exact |", "|---|---|---|---|---|---|---|---|---|"]
+    pct = lambda v: "-" if v is None else f"{v:.2f} %"
+    lines += [f"| {r['partitions']} | {r['mem_ports']} | {r['baseline_cycles']:,} | {r['cycles']:,} | "
+              f"{r['speedup']:.2f}x | {r['partitions'] ** 2} | {r['energy_ratio']:.2f}x | {pct(r['accuracy'])} | "
+              f"{r['bit_exact']} |" for r in points]
+    lines += ["", "![speedup and energy vs P](speedup_energy_vs_p.png)", ""]
+    (out / "report.md").write_text("\n".join(lines))
 
 
 def _dims(text: str) -> tuple:
