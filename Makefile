@@ -29,7 +29,8 @@ export SIM
 all: help
 
 help:
-	@echo "make sim PARTITIONS=3   run the end-to-end Partition Pruning experiment"
+	@echo "make sim PARTITIONS=3   run the end-to-end Partition Pruning experiment (SCALE=paper: TinyVGG16's FC shapes)"
+	@echo "make sweep              P = 1..5 with one and two DRAM ports: speedup and energy vs P"
 	@echo "make test               run the whole regression (pytest: sw, Amaranth sim, cocotb on Verilator and Icarus)"
 	@echo "make bench              refresh BENCHMARKS.md"
 	@echo "make soak               stream $(SOAK_VECTORS) random vectors through each FP32 unit on Verilator"
