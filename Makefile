@@ -66,17 +66,18 @@ bench: deps
 	$(PY) -m sim.bench
 
 MODEL       ?= lenet300
+DATA        ?= mnist
 BATCH       ?= 16
 SCALE       ?= default
 POWER       ?= events
 
 sim: deps
-	$(PY) -m sim.flow --partitions $(PARTITIONS) --rows $(ROWS) --cols $(COLS) --model $(MODEL) \
+	$(PY) -m sim.flow --partitions $(PARTITIONS) --rows $(ROWS) --cols $(COLS) --model $(MODEL) --data $(DATA) \
 	    --batch $(BATCH) --sim $(SIM) --mem-ports $(MEM_PORTS) --scale $(SCALE) --power $(POWER)
 
 sweep: deps
-	$(PY) -m sim.flow --sweep --rows $(ROWS) --cols $(COLS) --model $(MODEL) --batch $(BATCH) --sim $(SIM) \
-	    --scale $(SCALE)
+	$(PY) -m sim.flow --sweep --rows $(ROWS) --cols $(COLS) --model $(MODEL) --data $(DATA) --batch $(BATCH) \
+	    --sim $(SIM) --scale $(SCALE)
 
 VERILOG_OUT ?= build/verilog-out/$(ROWS)x$(COLS)
 

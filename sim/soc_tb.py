@@ -5,6 +5,8 @@ port and the interrupts are left to cocotb; memories load and dump their
 images in bulk (+MEM_INIT<j> / +MEM_DUMP<j>).
 """
 
+import os
+import threading
 from dataclasses import dataclass
 
 from hw.soc import SoCParams
@@ -78,9 +80,11 @@ def testbench_text(params: SoCParams, mem: MemoryParams) -> str:
 def tb_build(params: SoCParams, mem: MemoryParams, simulator: str):
     text = testbench_text(params, mem)
     path = BUILD_ROOT / "verilog" / f"soc_tb-{_hash(text)}" / "soc_tb.sv"
-    if not path.exists():
+    if not path.exists():                  # content-named; written whole, so concurrent runs agree
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        tmp.write_text(text)
+        os.replace(tmp, path)
     return soc_build(params, simulator, toplevel="soc_tb",
                      extra_sources=(TB_DIR / "axi_mem_model.sv", path),
                      build_args=("--timing",) if simulator == "verilator" else ())
