@@ -31,6 +31,7 @@ all: help
 help:
 	@echo "make sim PARTITIONS=3   run the end-to-end Partition Pruning experiment (SCALE=paper: TinyVGG16's FC shapes)"
 	@echo "make sweep              P = 1..5 with one and two DRAM ports: speedup and energy vs P"
+	@echo "                        (RAY_ADDRESS=host:port make sweep: the points run as tasks on that Ray cluster)"
 	@echo "make test               run the whole regression (pytest: sw, Amaranth sim, cocotb on Verilator and Icarus)"
 	@echo "make bench              refresh BENCHMARKS.md"
 	@echo "make soak               stream $(SOAK_VECTORS) random vectors through each FP32 unit on Verilator"
@@ -67,6 +68,7 @@ bench: deps
 
 MODEL       ?= lenet300
 DATA        ?= mnist
+EXECUTOR    ?= auto
 BATCH       ?= 16
 SCALE       ?= default
 POWER       ?= events
@@ -77,7 +79,7 @@ sim: deps
 
 sweep: deps
 	$(PY) -m sim.flow --sweep --rows $(ROWS) --cols $(COLS) --model $(MODEL) --data $(DATA) --batch $(BATCH) \
-	    --sim $(SIM) --scale $(SCALE)
+	    --sim $(SIM) --scale $(SCALE) --executor $(EXECUTOR)
 
 VERILOG_OUT ?= build/verilog-out/$(ROWS)x$(COLS)
 

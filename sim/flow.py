@@ -26,13 +26,15 @@ import shutil
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from .constants import CLOCK_HZ, DRAM_BYTES_PER_CYCLE, PAPER_ENERGY_RATIO_P3, PAPER_SPEEDUP_P3
 from .runner import BUILD_ROOT, SimulationError
 
-PAPER = {"speedup_p3": 7.72, "energy_ratio_p3": 2.73}
+PAPER = {"speedup_p3": PAPER_SPEEDUP_P3, "energy_ratio_p3": PAPER_ENERGY_RATIO_P3}
 
 
 def log(message):
@@ -136,9 +138,11 @@ def total_roofline(records) -> dict:
 
 
 def run_chain(params, prepared, *, pruned: bool, simulator: str, run_dir: Path, mem=None,
-              wall_timeout_s: float = 3600, capture_toggles: bool = False):
+              wall_timeout_s: float = 3600, capture_toggles: bool = False, single_params=None):
     """Run every accelerated layer on its own input (the hardware network's, known before
-    simulation); return per-layer records."""
+    simulation); return per-layer records.  A phase that uses one accelerator runs on
+    ``single_params``' one-accelerator SoC when given: idle accelerators cost no cycles
+    (tests/test_soc_phase.py checks it), and a smaller SoC simulates faster."""
     from .flow_energy import phase_energy
     from .golden.gemm import compare, linear
     from .soc_driver import run_phase
@@ -152,7 +156,8 @@ def run_chain(params, prepared, *, pruned: bool, simulator: str, run_dir: Path, 
         jobs, blocks = layer_jobs(layer, X, pruned)
         kind = "pruned" if pruned else "baseline"
         log(f"{kind} layer {layer.name} {W.shape[0]}x{W.shape[1]}x{X.shape[1]} on {len(jobs)} accelerator(s)")
-        result = run_phase(params, jobs, mem=mem or MemoryParams(), simulator=simulator,
+        soc = single_params if single_params is not None and list(jobs) == [0] else params
+        result = run_phase(soc, jobs, mem=mem or MemoryParams(), simulator=simulator,
                            run_dir=run_dir / f"{kind}-L{index}", wall_timeout_s=wall_timeout_s,
                            capture_toggles=capture_toggles)
         Y = np.zeros((W.shape[0], X.shape[1]), np.float32)
@@ -169,7 +174,7 @@ def run_chain(params, prepared, *, pruned: bool, simulator: str, run_dir: Path, 
         inter_layer = -(-moved["scatter_gather"] // bus_bytes)
         host_cycles = -(-moved["host_ops"] // bus_bytes)
         dram = {k: sum(port[k] for port in result["memory"]) for k in result["memory"][0]}
-        energy = phase_energy(params.accel, jobs, {p: result["accelerators"][str(p)]["counters"] for p in jobs},
+        energy = phase_energy(soc.accel, jobs, {p: result["accelerators"][str(p)]["counters"] for p in jobs},
                               result["phase_cycles"] + inter_layer + host_cycles,
                               dram, bus_bytes,
                               toggles=result.get("toggles"))
@@ -244,7 +249,7 @@ def write_report(out_dir: Path, report: dict):
     ax.bar(x + 0.2, [l["cycles"] for l in report["layers"]], 0.4,
            label=f"P={report['partitions']}, {report['accelerators']} accelerators")
     ax.set_xticks(x, names)
-    ax.set_ylabel("cycles (200 MHz)")
+    ax.set_ylabel(f"cycles ({CLOCK_HZ / 1e6:.0f} MHz)")
     ax.set_yscale("log")
     ax.set_title(f"{report['model']} FC layers on {report['array']['rows']}x{report['array']['cols']} FP32 arrays")
     ax.legend()
@@ -280,9 +285,9 @@ def markdown(r: dict) -> str:
               "**FAILED: this run is not correct.**\n\n" + "\n".join(f"- {reason}" for reason in v["reasons"])),
              "",
              f"Model {r['model']}, batch {r['batch']} test images, {r['accelerators']} x "
-             f"{r['array']['rows']}x{r['array']['cols']} FP32 weight-stationary arrays at 200 MHz, "
+             f"{r['array']['rows']}x{r['array']['cols']} FP32 weight-stationary arrays at {CLOCK_HZ / 1e6:.0f} MHz, "
              f"{r['bus']['width']}-bit shared bus, {r['bus']['mem_ports']} DRAM port(s) "
-             f"(DDR3-1600 model, 64 B/cycle), simulator {r['simulator']}.", "",
+             f"(DDR3-1600 model, {DRAM_BYTES_PER_CYCLE} B/cycle), simulator {r['simulator']}.", "",
              "| layer | shape | blocks | baseline cycles | pruned cycles | speedup | compute | weight wait + bus "
              "| DMA in/out | inter-layer | roofline, baseline | roofline, pruned | bit-exact |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -340,59 +345,86 @@ def markdown(r: dict) -> str:
 
 def _prepare(args):
     """The model's FC chain for ``args.partitions`` (trained and cached, or SCALE=paper's shapes)."""
-    if getattr(args, "scale", "default") == "paper":
+    if args.scale == "paper":
         from .flow_model import prepare_paper
         return prepare_paper(args.partitions, args.batch, args.seed, dims=args.fc_dims, progress=log)
     from .flow_model import prepare
-    return prepare(args.model, args.partitions, args.batch, args.seed, progress=log,
-                   data=getattr(args, "data", "mnist"))
+    return prepare(args.model, args.partitions, args.batch, args.seed, progress=log, data=args.data)
 
 
-def run(args, accelerators=None, baseline_cache=None) -> dict:
-    """One P: the baseline on a one-accelerator SoC and the pruned model on the
-    P-accelerator SoC, the two chains simulated side by side (two processes)."""
-    from concurrent.futures import ThreadPoolExecutor
+@dataclass
+class Setup:
+    """What both chains of one run share: the model, the two SoCs and the DRAM model."""
+    args: argparse.Namespace
+    prepared: object
+    params: object                      # the P-accelerator SoC
+    base_params: object                 # the baseline's one-accelerator SoC
+    mem: object
+    wall_s: float
+    toggles: bool
 
+
+def setup(args, accelerators=None, *, pruned=True) -> Setup:
+    """Prepare the model and build (cached) the SoCs the run's chains need."""
     from . import runner
-    from .soc_driver import MAX_FLAT_CAPTURE_PES, capture_spec
+    from .soc_driver import capture_spec
     from .soc_tb import tb_build
-    t_start = time.perf_counter()
-    paper = getattr(args, "scale", "default") == "paper"
     prepared = _prepare(args)
     params = soc_params(args, prepared, accelerators)
     base_params = soc_params(args, prepared, 1)
     mem = memory_params(prepared, params, base_params)
-    # SCALE=paper runs millions of cycles: the wall-clock watchdog grows with it
-    wall = 12 * 3600 if paper else 3600
-    toggles = getattr(args, "power", "events") == "toggles"
-    # this run's own scratch folder: concurrent runs never share one; removed when the run succeeds
-    (BUILD_ROOT / "runs").mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=f"flow-P{args.partitions}-{params.accelerators}acc-{params.mem_ports}port-"
-                                    f"{args.rows}x{args.cols}-{os.getpid()}-", dir=BUILD_ROOT / "runs"))
-    run_dir, base_dir = scratch / "pruned", scratch / "baseline"
-    cached = baseline_cache is not None and "base" in baseline_cache
-    for n, p in ((1, base_params), (params.accelerators, params))[cached:]:
+    toggles = args.power == "toggles"
+    for wanted, n, p in ((True, 1, base_params), (pruned, params.accelerators, params)):
+        if not wanted:                      # the one-accelerator SoC also runs the pruned model's dense layers
+            continue
         log(f"SoC: {n} x {args.rows}x{args.cols}, bus {p.bus_width} bits, {p.mem_ports} DRAM port(s)"
             f"{', with toggle capture' if toggles else ''} (the first build takes minutes; cached afterwards)")
         spec = tb_build(p, mem, args.sim)
         runner.build(capture_spec(spec, p) if toggles else spec)
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        pruned_job = pool.submit(run_chain, params, prepared, pruned=True, simulator=args.sim, run_dir=run_dir,
-                                 mem=mem, wall_timeout_s=wall, capture_toggles=toggles)
-        if cached:
-            base = [dict(b) for b in baseline_cache["base"]]
-        else:
-            base = run_chain(base_params, prepared, pruned=False, simulator=args.sim, run_dir=base_dir,
-                             mem=mem, wall_timeout_s=wall, capture_toggles=toggles)
-            if baseline_cache is not None:
-                baseline_cache["base"] = [dict(b) for b in base]
-        pruned = pruned_job.result()
+    # SCALE=paper runs millions of cycles: the wall-clock watchdog grows with it
+    wall = 12 * 3600 if args.scale == "paper" else 3600
+    return Setup(args, prepared, params, base_params, mem, wall, toggles)
+
+
+def simulate(s: Setup, *, pruned: bool) -> list:
+    """One chain (pruned on the P-accelerator SoC, or the baseline) in its own scratch
+    folder, so concurrent runs never share one; the folder goes when the chain succeeds."""
+    (BUILD_ROOT / "runs").mkdir(parents=True, exist_ok=True)
+    p = s.params if pruned else s.base_params
+    kind = f"P{s.args.partitions}-{p.accelerators}acc" if pruned else "baseline"
+    scratch = Path(tempfile.mkdtemp(prefix=f"flow-{kind}-{p.mem_ports}port-{s.args.rows}x{s.args.cols}-"
+                                    f"{os.getpid()}-", dir=BUILD_ROOT / "runs"))
+    records = run_chain(p, s.prepared, pruned=pruned, simulator=s.args.sim, run_dir=scratch, mem=s.mem,
+                        wall_timeout_s=s.wall_s, capture_toggles=s.toggles,
+                        single_params=None if s.toggles else s.base_params)
     shutil.rmtree(scratch, ignore_errors=True)
+    return records
+
+
+def run_baseline(args, accelerators=None) -> list:
+    """The unpruned model's records on one accelerator (a sweep runs it once per memory variant)."""
+    return simulate(setup(args, accelerators, pruned=False), pruned=False)
+
+
+def run(args, accelerators=None, baseline=None) -> dict:
+    """One P: the baseline on a one-accelerator SoC (or ``baseline``'s records, from
+    `run_baseline`) and the pruned model on the P-accelerator SoC, the two chains
+    simulated side by side (two processes)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .soc_driver import MAX_FLAT_CAPTURE_PES
+    t_start = time.perf_counter()
+    s = setup(args, accelerators)
+    prepared, params, toggles = s.prepared, s.params, s.toggles
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        pruned_job = pool.submit(simulate, s, pruned=True)
+        base = [dict(b) for b in baseline] if baseline is not None else simulate(s, pruned=False)
+        pruned = pruned_job.result()
     from .power.report import energy_section, totals_fields
     from .flow_energy import tables as energy_tables
     section = energy_section([(p["name"], p.pop("_energy")) for p in pruned],
                              baseline=[(b["name"], b.pop("_energy")) for b in base],
-                             partitions=args.partitions, tables=energy_tables(), clock_hz=200e6)
+                             partitions=args.partitions, tables=energy_tables(), clock_hz=CLOCK_HZ)
     if toggles:
         flat = args.rows * args.cols <= MAX_FLAT_CAPTURE_PES or args.sim != "verilator"
         section["method"] = (
@@ -457,110 +489,14 @@ def run(args, accelerators=None, baseline_cache=None) -> dict:
     return report
 
 
-def _sweep_point(args, P, ports, cache) -> dict:
-    import copy
-    a = copy.copy(args)
-    a.partitions, a.mem_ports = P, ports
-    r = run(a, accelerators=args.max_partitions, baseline_cache=cache)
-    t = r["totals"]
-    log(f"sweep P={P}, {ports} port(s): speedup {t['speedup']:.2f}x, energy ratio {t['energy_ratio']:.2f}x")
-    return {"partitions": P, "mem_ports": ports, "speedup": t["speedup"],
-            "energy_ratio": t["energy_ratio"], "cycles": t["cycles"],
-            "baseline_cycles": t["baseline_cycles"], "bit_exact": r["correctness"]["bit_exact"], "verified": r["verdict"]["ok"],
-            "inter_layer_cycles": sum(layer["inter_layer_cycles"] for layer in r["layers"]),
-            "roofline": {k: v["roofline_fraction"] for k, v in t["roofline"].items()},
-            "accuracy": r["accuracy"].get("retrained", {}).get("top1")}
-
-
-def sweep(args) -> int:
-    """P = 1..Pmax on one SoC of Pmax accelerators, with one and two memory ports.
-
-    Idle accelerators cost no cycles (the baseline's cycles are the same on a
-    one- and a three-accelerator SoC) and are charged no energy, so one build
-    per memory variant serves every P.  P = Pmax (the shortest pruned run) goes
-    first, beside the baseline it caches; the other points then run two at a
-    time, one per core, the longest (P = 1) first."""
-    from concurrent.futures import ThreadPoolExecutor
-    from .flow_model import FlowError
-    from .toolchain import ToolchainError, setup_env
-    if not 1 <= args.max_partitions <= 16:
-        print(f"error: --max-partitions must be from 1 to 16, got {args.max_partitions}", file=sys.stderr)
-        return 2
-    rows = []
+def _port_counts(text: str) -> tuple:
     try:
-        setup_env(args.sim)
-        for P in range(1, args.max_partitions + 1):   # fine-tuning seeds torch's global RNG: one at a time
-            _prepare(argparse.Namespace(**{**vars(args), "partitions": P}))
-        for ports in (1, 2):
-            cache = {}
-            points = [_sweep_point(args, args.max_partitions, ports, cache)]
-            with ThreadPoolExecutor(max_workers=2) as pool:
-                points += pool.map(lambda P: _sweep_point(args, P, ports, cache), range(1, args.max_partitions))
-            rows += sorted(points, key=lambda r: r["partitions"])
-    except (FlowError, ToolchainError, SimulationError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2 if isinstance(exc, (FlowError, ValueError)) else 1
-    out = getattr(args, "out", None) or BUILD_ROOT / "sim" / "sweep"
-    write_sweep_report(out, {"array": {"rows": args.rows, "cols": args.cols}, "model": args.model,
-                             "batch": args.batch, "accelerators": args.max_partitions, "points": rows})
-    log(f"sweep report: {out / 'report.md'}")
-    failed = [r for r in rows if not r["verified"]]
-    if failed:
-        print(f"error: {len(failed)} sweep point(s) are not correct (P={failed[0]['partitions']}, "
-              f"{failed[0]['mem_ports']} port(s) first); see {out / 'report.md'}", file=sys.stderr)
-        return 1
-    return 0
-
-
-def write_sweep_report(out: Path, report: dict):
-    """report.json, speedup_energy_vs_p.png and report.md of a sweep (the paper-style figure)."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "report.json").write_text(json.dumps(report, indent=1))
-    points = report["points"]
-    ps = sorted({r["partitions"] for r in points})
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
-    for ports in sorted({r["mem_ports"] for r in points}):
-        pts = sorted((r for r in points if r["mem_ports"] == ports), key=lambda r: r["partitions"])
-        label = "1 DRAM port (one shared bus)" if ports == 1 else f"{ports} interleaved DRAM ports"
-        axes[0].plot([r["partitions"] for r in pts], [r["speedup"] for r in pts], "o-", label=label)
-        for r in pts:                                      # how close each pruned run came to its bound
-            if "roofline" in r:
-                axes[0].annotate(f"{r['roofline']['pruned']:.0%}", (r["partitions"], r["speedup"]),
-                                 textcoords="offset points", xytext=(4, -10), fontsize=7)
-        axes[1].plot([r["partitions"] for r in pts], [r["energy_ratio"] for r in pts], "o-", label=label)
-    axes[0].plot(ps, [p * p for p in ps], "k:", label="ideal P^2")
-    axes[0].plot([3], [PAPER["speedup_p3"]], "kx", label="paper, TinyVGG16 (P=3)")
-    axes[1].plot([3], [PAPER["energy_ratio_p3"]], "kx", label="paper, TinyVGG16 (P=3)")
-    axes[0].set(xlabel="partitions P (one accelerator each)", ylabel="speedup vs unpruned on 1 accelerator")
-    axes[1].set(xlabel="partitions P (one accelerator each)", ylabel="energy ratio (aladdin-40nm)")
-    for ax in axes:
-        ax.set_xticks(ps)
-        ax.legend(fontsize=8)
-    array = report["array"]
-    fig.suptitle(f"{report['model']}, {array['rows']}x{array['cols']} arrays, batch {report['batch']}", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(out / "speedup_energy_vs_p.png", dpi=120)
-    plt.close(fig)
-    lines = ["# Sweep: speedup and energy vs P", "",
-             f"{report['model']}, {array['rows']}x{array['cols']} arrays on one SoC of {report['accelerators']} "
-             f"accelerators, batch {report['batch']}. Speedup and energy ratio are against the unpruned model on "
-             f"one accelerator with the same memory; paper (TinyVGG16, P = 3): {PAPER['speedup_p3']}x speedup, "
-             f"{PAPER['energy_ratio_p3']}x energy.", "",
-             "| P | DRAM ports | baseline cycles | cycles | speedup | ideal P^2 | roofline, baseline / pruned | "
-             "energy ratio | fine-tuned top-1 | bit-exact |", "|---|---|---|---|---|---|---|---|---|---|"]
-    pct = lambda v: "-" if v is None else f"{v:.2f} %"
-    roof = lambda r: (f"{r['roofline']['baseline']:.0%} / {r['roofline']['pruned']:.0%}" if "roofline" in r
-                      else "not measured")
-    lines += [f"| {r['partitions']} | {r['mem_ports']} | {r['baseline_cycles']:,} | {r['cycles']:,} | "
-              f"{r['speedup']:.2f}x | {r['partitions'] ** 2} | {roof(r)} | {r['energy_ratio']:.2f}x | "
-              f"{pct(r['accuracy'])} | {r['bit_exact']} |" for r in points]
-    lines += ["", "Roofline: cycles at the run's bound (per layer the larger of DRAM beats / ports and weight tiles "
-              "x vectors) over the cycles measured; the figure labels each pruned point with it."]
-    lines += ["", "![speedup and energy vs P](speedup_energy_vs_p.png)", ""]
-    (out / "report.md").write_text("\n".join(lines))
+        ports = tuple(sorted({int(v) for v in text.split(",")}))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected port counts like 1,2, got {text!r}") from None
+    if not ports or min(ports) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive port counts, got {text!r}")
+    return ports
 
 
 def _dims(text: str) -> tuple:
@@ -590,6 +526,13 @@ def main(argv=None):
     parser.add_argument("--sweep", action="store_true",
                         help="P = 1..--max-partitions on one SoC, with 1 and 2 memory ports")
     parser.add_argument("--max-partitions", type=int, default=5)
+    parser.add_argument("--ports", type=_port_counts, default=(1, 2),
+                        help="with --sweep: the DRAM port counts to sweep (default 1,2)")
+    parser.add_argument("--executor", choices=("auto", "local", "ray"), default="auto",
+                        help="with --sweep: where the points run: ray (the cluster at RAY_ADDRESS, or a local Ray "
+                             "instance), local (a process pool on this machine), auto (ray when RAY_ADDRESS is set)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="with --sweep --executor local: processes (default: the cores)")
     parser.add_argument("--out", type=Path, default=None,
                         help="report folder (default build/sim/P<P>, build/sim/paper-P<P> or build/sim/sweep)")
     parser.add_argument("--power", choices=("events", "toggles"), default="events",
@@ -600,28 +543,24 @@ def main(argv=None):
     parser.add_argument("--fc-dims", type=_dims, default=None,
                         help="with --scale paper: the FC chain's widths (default 4608,4096,4096,200)")
     args = parser.parse_args(argv)
-    if args.fc_dims is not None and args.scale != "paper":
-        parser.error("--fc-dims goes with --scale paper")
+    from .flow_config import FlowConfig, FlowError
+    from .toolchain import ToolchainError, setup_env
     if args.scale == "paper" and args.fc_dims is None:
         from .flow_model import PAPER_FC_DIMS
         args.fc_dims = PAPER_FC_DIMS
-    from .flow_model import FlowError
-    from .toolchain import ToolchainError, setup_env
-    if args.sweep:
-        return sweep(args)
-    if args.partitions < 1:
-        print(f"error: PARTITIONS must be >= 1, got {args.partitions}", file=sys.stderr)
-        return 2
-    if not 1 <= args.batch <= 4096:
-        print(f"error: BATCH must be from 1 to 4096, got {args.batch}", file=sys.stderr)
-        return 2
-    out_dir = args.out or BUILD_ROOT / "sim" / (f"paper-P{args.partitions}" if args.scale == "paper"
-                                                else f"P{args.partitions}")
     try:
-        setup_env(args.sim)
-        from hw.config import ArrayParams
-        ArrayParams(args.rows, args.cols)
-        report = run(args)
+        config = FlowConfig.from_args(args)
+    except FlowError as exc:                       # every setting checked before anything runs
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if config.sweep:
+        from .flow_sweep import sweep
+        return sweep(config)
+    out_dir = config.out or BUILD_ROOT / "sim" / (f"paper-P{config.partitions}" if config.scale == "paper"
+                                                  else f"P{config.partitions}")
+    try:
+        setup_env(config.sim)
+        report = run(config)
     except (FlowError, ToolchainError, SimulationError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2 if isinstance(exc, (FlowError, ValueError)) else 1

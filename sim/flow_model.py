@@ -22,12 +22,12 @@ import numpy as np
 from .runner import BUILD_ROOT
 
 FINETUNE_EPOCHS = 20
+TRAIN_THREADS = 2          # torch's threads while training (see _with_torch_threads)
 # TinyVGG16's FC head (seeds/000: 512 x 3 x 3 features -> 4096 -> 4096 -> 200 classes)
 PAPER_FC_DIMS = (4608, 4096, 4096, 200)
 
 
-class FlowError(ValueError):
-    """Bad flow input; reported as one line."""
+from .flow_config import FlowError  # noqa: F401  (raised here, re-exported for callers)
 
 
 @dataclass
@@ -143,8 +143,20 @@ def prepare(model_spec: str, partitions: int, batch: int, seed: int = 0, progres
     stem = Path(name.split(":")[0]).stem if factory is not None else name
     cache = BUILD_ROOT / "flow" / f"{stem}-P{partitions}-{key}.pkl"
     return _cached(cache, f"model: {name} on {data}, P={partitions} from cache {cache.name}", progress,
-                   lambda: _train_and_extract(model_spec, name, factory, fingerprint, partitions, batch, seed,
-                                              data, progress))
+                   lambda: _with_torch_threads(TRAIN_THREADS, _train_and_extract, model_spec, name, factory,
+                                               fingerprint, partitions, batch, seed, data, progress))
+
+
+def _with_torch_threads(threads: int, fn, *args):
+    """``fn(*args)`` with torch on ``threads`` threads: float sums depend on the thread
+    count, so a model trains the same in ``make sim``, a sweep worker or a Ray task."""
+    import torch
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        return fn(*args)
+    finally:
+        torch.set_num_threads(before)
 
 
 def _first_input_layer(model) -> str:
@@ -195,6 +207,7 @@ def call_factory(factory, ds):
 
 def _train_and_extract(model_spec, name, factory, fingerprint, partitions, batch, seed, data,
                        progress) -> PreparedModel:
+    from torch import nn
     from sw import data as sw_data, export, train
     from sw.errors import PruningError
     from sw.prune import prunable_layers
@@ -216,8 +229,10 @@ def _train_and_extract(model_spec, name, factory, fingerprint, partitions, batch
             raise
         except Exception as exc:
             raise FlowError(f"cannot build model {model_spec}: {type(exc).__name__}: {exc}") from None
+        if isinstance(probe, nn.Module):
+            prunable = prunable_layers(probe)                 # no Linear layer: one line, first
         check_fits_data(probe, ds, model_spec)                # before any training: fail fast
-        for lname, layer in prunable_layers(probe):
+        for lname, layer in prunable:
             if partitions > min(layer.in_features, layer.out_features):
                 raise FlowError(f"PARTITIONS={partitions} is larger than layer {lname} allows "
                                 f"({layer.out_features}x{layer.in_features})")
