@@ -21,16 +21,6 @@ from . import runner
 OUT = runner.REPO_ROOT / "BENCHMARKS.md"
 
 
-def median_of(fn, runs: int):
-    """Run ``fn`` ``runs`` times; return (median seconds, last result)."""
-    times, result = [], None
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), result
-
-
 def section_fp_soak() -> str:
     from . import soak
     n = int(os.environ.get("SOAK_VECTORS", 10_000_000))

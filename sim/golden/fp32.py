@@ -14,7 +14,6 @@ NaN results are compared as a class: the hardware must return the quiet NaN
 import numpy as np
 
 QNAN = np.uint32(0x7FC00000)
-OPS = ("mul", "add")
 
 
 def _as_bits(x) -> np.ndarray:

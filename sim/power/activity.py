@@ -307,7 +307,3 @@ def read_vcd(path, *, scope: str | None = None, x_as_zero: bool = True) -> list[
             r, f = rises.get(ident, 0), falls.get(ident, 0)
             out.append(SignalToggles(hier, None, name, width, r + f, r, f, ident in saw_x))
     return out
-
-
-def total_toggles(signals) -> int:
-    return sum(s.toggles for s in signals)
