@@ -97,13 +97,6 @@ class SimBuild:
         return BUILD_ROOT / "sim_build" / f"{self.toplevel}-{self.simulator}-{self.key()}"
 
 
-def default_simulator() -> str:
-    sim = os.environ.get("SIM", "verilator").lower()
-    if sim not in toolchain.SIMULATORS:
-        raise toolchain.ToolchainError(f"SIM={sim!r} is not supported; use verilator or icarus")
-    return sim
-
-
 def waves_requested() -> bool:
     return os.environ.get("WAVES", "0") not in ("", "0", "false", "no")
 
