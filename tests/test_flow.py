@@ -1,7 +1,7 @@
 """End-to-end flow on a small SoC: pruned LeNet-300-100 FC layers on 2 accelerators.
 
 Uses 4x4 arrays and a batch of 16 so the regression stays fast; `make sim`
-runs the paper's 32x32 arrays.  Checks the report contract of DESIGN.md,
+runs the paper's 32x32 arrays.  Checks the report contract (docs/architecture.md, "make sim report"),
 bit-exactness of every output, hardware vs torch accuracy on the batch, and
 the one-line errors for bad input (nothing half-written).
 """

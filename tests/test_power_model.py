@@ -207,12 +207,12 @@ def test_vcd_toggle_counts(tmp_path):
 
 
 @pytest.mark.parametrize("text,expect", [
-    ("$scope module tb $end\n$var wire x ! a $end\n", r"w\.vcd:2: \$var width 'x'"),
+    ("$scope module tb $end\n$var wire x ! a $end\n", r"w\.vcd:2: malformed VCD: Expected decimal value"),
     ("$scope module tb $end\n$var wire 1 ! a $end\n$upscope $end\n", r"w\.vcd:3: no \$enddefinitions"),
     ("$scope module tb $end\n$var wire 4 ! a $end\n$upscope $end\n$enddefinitions $end\n#0\nb10!\n",
-     r"w\.vcd:6: malformed vector"),
+     r"w\.vcd:6: malformed VCD: Expected whitespace after vector value"),
     ("$scope module tb $end\n$var wire 1 ! a $end\n$upscope $end\n$enddefinitions $end\n#0\n?!\n",
-     r"w\.vcd:6: unexpected text"),
+     r"w\.vcd:6: malformed VCD: confused: \?"),
 ])
 def test_malformed_vcd_names_file_and_line(tmp_path, text, expect):
     path = tmp_path / "w.vcd"

@@ -9,7 +9,7 @@
 //   Not synthesisable (memory load/dump use $readmemh/$writememh); plain
 //   Verilog-2005 plus $clog2, so it builds on Verilator 5 and Icarus 11.
 //
-// DEFAULTS FOLLOW THE PAPER (Partition Pruning, seeds/000 table: 200 MHz
+// DEFAULTS FOLLOW THE PAPER (Partition Pruning, Shahhosseini et al., table: 200 MHz
 // accelerators, DDR3-1600-8x8 memory)
 //   * Bandwidth: DDR3-1600 on a 64-bit channel moves 1600 MT/s x 8 B =
 //     12.8 GB/s at peak.  At the 200 MHz accelerator clock that is
