@@ -23,7 +23,7 @@ from .runner import BUILD_ROOT
 
 FINETUNE_EPOCHS = 20
 TRAIN_THREADS = 2          # torch's threads while training (see _with_torch_threads)
-# TinyVGG16's FC head (seeds/000: 512 x 3 x 3 features -> 4096 -> 4096 -> 200 classes)
+# TinyVGG16's FC head (Partition Pruning, Shahhosseini et al.: 512 x 3 x 3 features -> 4096 -> 4096 -> 200 classes)
 PAPER_FC_DIMS = (4608, 4096, 4096, 200)
 
 
