@@ -25,6 +25,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -137,6 +138,49 @@ def total_roofline(records) -> dict:
             "bound_cycles": bound, "cycles": cycles, "roofline_fraction": bound / cycles}
 
 
+PROGRESS_CYCLES = 10_000           # the bench reports every this many simulated cycles
+PROGRESS_SECONDS = float(os.environ.get("PP_PROGRESS_SECONDS", 30))   # the log, every this many seconds
+
+
+def expected_cycles(params, jobs: dict) -> int:
+    """A phase's likely length, for progress estimates only: the slowest accelerator's
+    cycle model (weights always ready) or the DRAM traffic at the ports' rate, the larger."""
+    from .golden import perf
+    compute = max(perf.cycles(params.array, *job.W.shape, job.X.shape[1])["total"] for job in jobs.values())
+    traffic = sum(4 * (job.W.size + job.X.size + job.W.shape[0] * job.X.shape[1]) for job in jobs.values())
+    return max(compute, traffic // (params.bus_width // 8) // params.mem_ports)
+
+
+class ProgressLog:
+    """While a phase simulates, log every PROGRESS_SECONDS its cycles so far, the rate and
+    the expected time left (from `expected_cycles`), read from the bench's progress file."""
+
+    def __init__(self, what: str, path: Path, expected: int):
+        self.what, self.path, self.expected = what, path, expected
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self):
+        self.start = time.perf_counter()
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+
+    def _watch(self):
+        while not self.stop.wait(PROGRESS_SECONDS):
+            try:
+                cycles = json.loads(self.path.read_text())["cycles"]
+            except (OSError, ValueError, KeyError):
+                continue
+            rate = cycles / (time.perf_counter() - self.start)
+            left = max(self.expected - cycles, 0) / rate if rate > 0 else float("inf")
+            log(f"{self.what}: {cycles:,} of ~{self.expected:,} cycles, {rate:,.0f} cycles/s, "
+                f"~{left / 60:.1f} min left")
+
+
 def run_chain(params, prepared, *, pruned: bool, simulator: str, run_dir: Path, mem=None,
               wall_timeout_s: float = 3600, capture_toggles: bool = False, single_params=None):
     """Run every accelerated layer on its own input (the hardware network's, known before
@@ -157,9 +201,11 @@ def run_chain(params, prepared, *, pruned: bool, simulator: str, run_dir: Path, 
         kind = "pruned" if pruned else "baseline"
         log(f"{kind} layer {layer.name} {W.shape[0]}x{W.shape[1]}x{X.shape[1]} on {len(jobs)} accelerator(s)")
         soc = single_params if single_params is not None and list(jobs) == [0] else params
-        result = run_phase(soc, jobs, mem=mem or MemoryParams(), simulator=simulator,
-                           run_dir=run_dir / f"{kind}-L{index}", wall_timeout_s=wall_timeout_s,
-                           capture_toggles=capture_toggles)
+        phase_dir = run_dir / f"{kind}-L{index}"
+        with ProgressLog(f"{kind} layer {layer.name}", phase_dir / "progress.json", expected_cycles(soc, jobs)):
+            result = run_phase(soc, jobs, mem=mem or MemoryParams(), simulator=simulator, run_dir=phase_dir,
+                               wall_timeout_s=wall_timeout_s, capture_toggles=capture_toggles,
+                               progress_every=PROGRESS_CYCLES)
         Y = np.zeros((W.shape[0], X.shape[1]), np.float32)
         verdicts, accs = [], {}
         for p, job in jobs.items():

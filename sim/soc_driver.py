@@ -94,10 +94,13 @@ def soc_design(params: SoCParams):
 
 
 def run_phase(params: SoCParams, jobs: dict, *, mem: MemoryParams = MemoryParams(), simulator="verilator",
-              run_dir: Path, wall_timeout_s: float = 3600, capture_toggles: bool = False) -> dict:
+              run_dir: Path, wall_timeout_s: float = 3600, capture_toggles: bool = False,
+              progress_every: int | None = None) -> dict:
     """jobs: {accelerator index: LayerJob}.  Returns outputs, counters, cycles, memory stats,
     and with ``capture_toggles`` the SoC's toggles per component (a power.ToggleSummary)
-    from Verilator's toggle coverage or an Icarus VCD of the flat build."""
+    from Verilator's toggle coverage or an Icarus VCD of the flat build.  With
+    ``progress_every``, the bench writes the cycles simulated so far to
+    ``run_dir/progress.json`` every that many cycles."""
     run_dir = Path(run_dir).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
     R, C, W = params.array.rows, params.array.cols, params.bus_width
@@ -129,7 +132,8 @@ def run_phase(params: SoCParams, jobs: dict, *, mem: MemoryParams = MemoryParams
     work = sum(j.W.shape[0] * j.W.shape[1] * j.X.shape[1] for j in jobs.values())
     byte_total = len(image)
     phase = {"accelerators": accs, "mem_ports": params.mem_ports, "dump_words": int(port_words[0].shape[0]),
-             "watchdog_cycles": int(100000 + 4 * work / (R * C) + 8 * byte_total / (W // 8))}
+             "watchdog_cycles": int(100000 + 4 * work / (R * C) + 8 * byte_total / (W // 8)),
+             "progress_cycles": progress_every or 0}
     (run_dir / "phase.json").write_text(json.dumps(phase))
     results_path = run_dir / "results.json"
     results_path.unlink(missing_ok=True)
@@ -144,7 +148,9 @@ def run_phase(params: SoCParams, jobs: dict, *, mem: MemoryParams = MemoryParams
     with capture:
         runner.run_test(spec, "sim.benches.soc_phase", run_dir=run_dir, plusargs=plusargs,
                         wall_timeout_s=wall_timeout_s,
-                        extra_env={"SOC_PHASE": str(run_dir / "phase.json"), "SOC_PHASE_RESULTS": str(results_path)})
+                        extra_env={"SOC_PHASE": str(run_dir / "phase.json"), "SOC_PHASE_RESULTS": str(results_path),
+                                   **({"SOC_PHASE_PROGRESS": str(run_dir / "progress.json")} if progress_every
+                                      else {})})
     results = json.loads(results_path.read_text())
     if capture_toggles:
         from .power.capture import read_toggles
