@@ -202,10 +202,12 @@ def run_chain(params, prepared, *, pruned: bool, simulator: str, run_dir: Path, 
         log(f"{kind} layer {layer.name} {W.shape[0]}x{W.shape[1]}x{X.shape[1]} on {len(jobs)} accelerator(s)")
         soc = single_params if single_params is not None and list(jobs) == [0] else params
         phase_dir = run_dir / f"{kind}-L{index}"
+        t_sim = time.perf_counter()
         with ProgressLog(f"{kind} layer {layer.name}", phase_dir / "progress.json", expected_cycles(soc, jobs)):
             result = run_phase(soc, jobs, mem=mem or MemoryParams(), simulator=simulator, run_dir=phase_dir,
                                wall_timeout_s=wall_timeout_s, capture_toggles=capture_toggles,
                                progress_every=PROGRESS_CYCLES)
+        sim_seconds = time.perf_counter() - t_sim
         Y = np.zeros((W.shape[0], X.shape[1]), np.float32)
         verdicts, accs = [], {}
         for p, job in jobs.items():
@@ -237,6 +239,7 @@ def run_chain(params, prepared, *, pruned: bool, simulator: str, run_dir: Path, 
             "max_abs_err": max(v["max_abs_err"] for v in verdicts),
             "golden_vs_torch": layer.torch_check["pruned" if pruned else "baseline"],
             "nonzero_weights": int(np.count_nonzero(W)), "wall_seconds": round(time.perf_counter() - t0, 1),
+            "soc_accelerators": soc.accelerators, "sim_seconds": round(sim_seconds, 2),
             "toggles": result["toggles"].by_component if "toggles" in result else None,
             "_energy": energy,
         })
@@ -254,6 +257,20 @@ def breakdown(layer) -> dict:
             "drain": slow["drain"] + 3, "dma_in_out": max(0, slow["cycles"] - array),
             "start_skew": max(0, layer["phase_cycles"] - slow["finish"]),
             "inter_layer": layer["inter_layer_cycles"] + layer.get("host_op_cycles", 0)}
+
+
+def simulation_speed(base, pruned, wall_seconds: float) -> dict:
+    """Simulated cycles per wall-clock second of the simulator processes (start-up
+    included), per chain and per SoC size; and the run's wall time."""
+    def speed(records):
+        cycles = sum(r["phase_cycles"] for r in records)
+        seconds = sum(r["sim_seconds"] for r in records)
+        return {"cycles": cycles, "sim_seconds": round(seconds, 2),
+                "cycles_per_second": round(cycles / seconds, 1) if seconds else None}
+    phases = base + pruned
+    return {"wall_seconds": round(wall_seconds, 1), "baseline": speed(base), "pruned": speed(pruned),
+            "by_soc": {f"{n} accelerator{'s' if n > 1 else ''}": speed([r for r in phases if r["soc_accelerators"] == n])
+                       for n in sorted({r["soc_accelerators"] for r in phases})}}
 
 
 def fused_and_host(layer) -> dict:
@@ -382,6 +399,9 @@ def markdown(r: dict) -> str:
               f"Correctness: every output bit-exact against the golden model: {r['correctness']['bit_exact']}.",
               "", f"Energy ({t['energy_table']}): {t['baseline_energy_pj'] / 1e6:.2f} uJ -> {t['energy_pj'] / 1e6:.2f} uJ, "
               f"ratio {t['energy_ratio']:.2f}x (paper {PAPER['energy_ratio_p3']}x); method: {r['energy']['method']}.",
+              "", "Simulation: " + ", ".join(f"{soc} SoC {v['cycles_per_second']:,.0f} cycles/s"
+                                             for soc, v in r["simulation"]["by_soc"].items())
+              + f" (simulator processes, start-up included); the run took {r['simulation']['wall_seconds']:,.0f} s.",
               "", "Columns: *compute* = cycles the slowest accelerator issued vectors; *weight wait + bus* = "
               "cycles its array waited for weight tiles (the shared bus) or accumulators; *DMA in/out* = "
               "loading inputs/bias and storing outputs; *inter-layer* = host scatter/gather of block "
@@ -531,6 +551,7 @@ def run(args, accelerators=None, baseline=None) -> dict:
         "correctness": {"bit_exact": all(l["bit_exact"] and l["baseline"]["bit_exact"] for l in layers),
                         "max_abs_err": max(max(l["max_abs_err"], l["baseline"]["max_abs_err"]) for l in layers)},
         "wall_seconds": round(time.perf_counter() - t_start, 1),
+        "simulation": simulation_speed(base, pruned, time.perf_counter() - t_start),
     }
     return report
 

@@ -54,6 +54,10 @@ def test_example_runs_verified_on_the_soc(name, tmp_path):
     assert [l["partitioned"] for l in report["layers"]] == [n != list(fused)[-1] for n in fused]
     assert "Verified" in (tmp_path / "report.md").read_text().splitlines()[2]
     check_roofline(report)
+    sim = report["simulation"]
+    assert sim["wall_seconds"] > 0 and sim["baseline"]["cycles_per_second"] > 0
+    assert sim["pruned"]["cycles"] == sum(l["phase_cycles"] for l in report["layers"])
+    assert set(sim["by_soc"]) == {"1 accelerator", "2 accelerators"}
 
 
 def check_roofline(report):
