@@ -225,7 +225,7 @@ def run_chain(params, prepared, *, pruned: bool, simulator: str, run_dir: Path, 
         energy = phase_energy(soc.accel, jobs, {p: result["accelerators"][str(p)]["counters"] for p in jobs},
                               result["phase_cycles"] + inter_layer + host_cycles,
                               dram, bus_bytes,
-                              toggles=result.get("toggles"))
+                              toggles=result.get("toggles"), mem_ports=soc.mem_ports)
         cycles = int(result["phase_cycles"]) + int(inter_layer) + int(host_cycles)
         records.append({
             "name": layer.name, "shape": [int(W.shape[0]), int(W.shape[1])], "batch": int(X.shape[1]),
