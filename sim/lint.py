@@ -5,13 +5,12 @@ hw/lint/waivers.vlt; anything else fails.
 """
 
 import argparse
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 from . import toolchain
-from .runner import REPO_ROOT
+from .runner import REPO_ROOT, run_child
 
 WAIVERS = REPO_ROOT / "hw" / "lint" / "waivers.vlt"
 
@@ -22,8 +21,8 @@ def lint_verilog(text: str, top: str) -> list[str]:
     with tempfile.TemporaryDirectory(prefix="pp-lint-") as tmp:
         source = Path(tmp) / f"{top}.v"
         source.write_text(text)
-        done = subprocess.run(["verilator", "--lint-only", "-Wall", "--top-module", top, str(WAIVERS), str(source)],
-                              capture_output=True, text=True)
+        done = run_child(["verilator", "--lint-only", "-Wall", "--top-module", top, str(WAIVERS), str(source)],
+                         capture=True)
     lines = [l for l in (done.stdout + done.stderr).splitlines() if l.startswith("%")]
     if done.returncode != 0 and not lines:
         lines = [f"%Error: verilator exited with {done.returncode}"]
