@@ -29,6 +29,9 @@ def lint_verilog(text: str, top: str) -> list[str]:
     return lines
 
 
+BLOCKS = ("pe", "array", "accelerator")
+
+
 def lint_block(block: str, rows: int, cols: int) -> list[str]:
     from hw import netlist
     from hw.config import AcceleratorParams, ArrayParams
@@ -37,18 +40,35 @@ def lint_block(block: str, rows: int, cols: int) -> list[str]:
         return lint_verilog(netlist.pe_verilog(array, "pp_pe"), "pp_pe")
     if block == "array":
         return lint_verilog(netlist.array_verilog(array, "pp_array"), "pp_array")
+    if block != "accelerator":
+        raise ValueError(f"unknown block {block!r}; choose from {', '.join(BLOCKS)}")
     params = AcceleratorParams(array=array, weight_words=256, input_words=256, acc_words=256, bias_words=16)
     return lint_verilog(netlist.accelerator_verilog(params, "pp_accel"), "pp_accel")
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        print(f"error: {message}", file=sys.stderr)
+        sys.exit(2)
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m sim.lint", description=__doc__.split("\n\n")[0])
+    parser = _Parser(prog="python -m sim.lint", description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=32)
     parser.add_argument("--cols", type=int, default=32)
-    parser.add_argument("--blocks", default="pe,array,accelerator")
+    parser.add_argument("--blocks", default=",".join(BLOCKS), help=f"comma-separated, from {', '.join(BLOCKS)}")
     args = parser.parse_args(argv)
+    blocks = [b.strip() for b in args.blocks.split(",")]
+    unknown = [b for b in blocks if b not in BLOCKS]
+    if unknown or not blocks:
+        parser.error(f"--blocks: unknown block {', '.join(map(repr, unknown))}; choose from {', '.join(BLOCKS)}")
+    try:
+        from hw.config import ArrayParams
+        ArrayParams(rows=args.rows, cols=args.cols)
+    except ValueError as exc:
+        parser.error(str(exc))
     failed = False
-    for block in args.blocks.split(","):
+    for block in blocks:
         try:
             problems = lint_block(block, args.rows, args.cols)
         except ValueError as exc:
