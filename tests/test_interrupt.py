@@ -53,6 +53,13 @@ def _descendants(pid: int, procs: dict) -> set:
     return found
 
 
+def _name(pid: int) -> str:
+    try:
+        return (Path("/proc") / str(pid) / "comm").read_text().strip()
+    except OSError:
+        return ""
+
+
 def _survivors(pgids: set) -> set:
     return {p for p, (_, pgid, state) in _processes().items() if pgid in pgids and state != "Z"}
 
@@ -128,3 +135,30 @@ def test_no_child_starts_once_stopping(monkeypatch):
     assert runner.stop_children() == []
     with pytest.raises(runner.SimulationError, match="being stopped"):
         runner.run_child(["true"])
+
+
+def test_sim_entry_points_stop_their_children_on_sigterm(tmp_path):
+    """`python -m sim.lint` (any `python -m sim...`) installs the handlers by itself."""
+    env = {**os.environ, "PP_BUILD_DIR": str(tmp_path / "build")}
+    proc = subprocess.Popen([sys.executable, "-m", "sim.lint", "--rows", "16", "--cols", "16", "--blocks", "array"],
+                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        children = set()
+        while not children and proc.poll() is None and time.monotonic() < deadline:
+            children = {p for p in _descendants(proc.pid, _processes()) if _name(p).startswith("verilator")}
+            time.sleep(0.05)
+        assert children, "the linter never started"
+        procs = _processes()
+        pgids = {procs[p][1] for p in children if p in procs}
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 143, err
+    assert err.strip().splitlines() == ["interrupted by SIGTERM: stopped 1 child process (verilator)"], err
+    deadline = time.monotonic() + 5
+    while _survivors(pgids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _survivors(pgids)
