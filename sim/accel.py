@@ -53,6 +53,7 @@ def sim_build(params: AcceleratorParams, simulator: str, waves: bool = False) ->
                     ("ADEPTH", params.acc_words)),
         waves=waves,
         hier_blocks=(f"{MODULE}_pe",) if simulator == "verilator" else (),
+        warnings_fatal=True,
     )
 
 

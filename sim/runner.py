@@ -37,6 +37,7 @@ from . import toolchain
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BUILD_ROOT = Path(os.environ.get("PP_BUILD_DIR", REPO_ROOT / "build"))
 TB_DIR = Path(__file__).resolve().parent / "tb"
+LINT_WAIVERS = REPO_ROOT / "hw" / "lint" / "waivers.vlt"
 
 
 class SimulationError(RuntimeError):
@@ -196,7 +197,8 @@ def tool_versions(simulator: str | None = None) -> dict:
 
 # The code that turns a SimBuild into a simulator build: when it changes, old
 # builds are not reused.
-_BUILD_CODE = (Path(__file__).resolve(), Path(__file__).resolve().parent / "toolchain.py")
+_BUILD_CODE = (Path(__file__).resolve(), Path(__file__).resolve().parent / "toolchain.py",
+               REPO_ROOT / "hw" / "lint" / "waivers.vlt")
 
 
 def generate_verilog(factory, name: str, params: dict, *, out_dir: Path | None = None,
@@ -238,13 +240,17 @@ class SimBuild:
     # 32x32 array: 1024 instances inlined took 12 GB and minutes; as a
     # hierarchical block it is verilated once).
     hier_blocks: tuple = ()
+    # Verilator: warnings fail the build, with hw/lint/waivers.vlt applied (the
+    # generated Verilog's idioms).  Off, the build passes -Wno-fatal; set for
+    # the benches whose builds are warning-free (accelerator, FP units, memory).
+    warnings_fatal: bool = False
 
     def key(self) -> str:
         contents = [Path(s).read_bytes() for s in self.sources]
         if self.simulator == "icarus":
             contents.append(b"icarus-time-zero-fix-1")
         return _hash(self.toplevel, self.simulator, self.defines, self.parameters,
-                     self.build_args, self.waves, self.hier_blocks, *contents,
+                     self.build_args, self.waves, self.hier_blocks, self.warnings_fatal, *contents,
                      json.dumps(tool_versions(self.simulator), sort_keys=True), source_hash(*_BUILD_CODE))
 
     @property
@@ -338,7 +344,8 @@ def _build(spec: SimBuild, directory: Path, wall_timeout_s: float):
     runner = _make_runner(spec.simulator, wall_timeout_s)
     build_args = list(spec.build_args)
     if spec.simulator == "verilator":
-        build_args += ["-Wno-fatal"]
+        if not spec.warnings_fatal:
+            build_args += ["-Wno-fatal"]
         if spec.waves:
             build_args += ["--trace-fst"]
     directory.mkdir(parents=True, exist_ok=True)
@@ -352,19 +359,24 @@ def _build(spec: SimBuild, directory: Path, wall_timeout_s: float):
                            f'public_flat_rw -module "{spec.toplevel}" -var "*"\n'
                            + "".join(f'hier_block -module "{m}"\n' for m in spec.hier_blocks))
         sources.insert(0, VerilatorControlFile(str(control)))
+        if spec.warnings_fatal:
+            sources.insert(0, VerilatorControlFile(str(LINT_WAIVERS)))
         if spec.hier_blocks:
             build_args += ["--hierarchical"]
-    runner.build(
-        sources=sources,
-        hdl_toplevel=spec.toplevel,
-        defines=dict(spec.defines),
-        parameters=dict(spec.parameters),
-        build_args=build_args,
-        build_dir=str(directory),
-        timescale=("1ns", "1ps"),
-        waves=spec.waves,
-        log_file=str(directory / "build.log"),
-    )
+    try:
+        runner.build(
+            sources=sources,
+            hdl_toplevel=spec.toplevel,
+            defines=dict(spec.defines),
+            parameters=dict(spec.parameters),
+            build_args=build_args,
+            build_dir=str(directory),
+            timescale=("1ns", "1ps"),
+            waves=spec.waves,
+            log_file=str(directory / "build.log"),
+        )
+    except SimulationError as exc:
+        raise SimulationError(f"{exc}; log: {directory / 'build.log'}") from None
     _write_stamp(stamp, spec.key())
 
 

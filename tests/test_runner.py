@@ -3,6 +3,8 @@
 import threading
 import time
 
+import pytest
+
 from sim import runner
 
 
@@ -58,3 +60,19 @@ def test_verilog_cache_key_covers_amaranth(tmp_path, monkeypatch):
     monkeypatch.setattr(runner, "_package_version", lambda name: "0.0" if name == "amaranth" else real(name))
     second = runner.generate_verilog(None, "m", {"a": 1}, text_factory=text)
     assert first != second and first.exists() and second.exists()
+
+
+def test_strict_builds_fail_on_warnings_outside_the_waivers(tmp_path, monkeypatch):
+    """warnings_fatal builds apply hw/lint/waivers.vlt instead of -Wno-fatal: the generated
+    Verilog's idioms pass, a real width mismatch stops the build."""
+    monkeypatch.setattr(runner, "BUILD_ROOT", tmp_path / "build")
+    idiom = tmp_path / "idiom.v"
+    idiom.write_text("module top(input wire [7:0] a, output wire y); assign y = ! a[3:0]; endmodule\n")
+    runner.build(runner.SimBuild(toplevel="top", sources=(str(idiom),), warnings_fatal=True))
+    bad = tmp_path / "bad.v"
+    bad.write_text("module top(input wire [7:0] a, output wire [3:0] y); assign y = a; endmodule\n")
+    strict = runner.SimBuild(toplevel="top", sources=(str(bad),), warnings_fatal=True)
+    with pytest.raises(runner.SimulationError):
+        runner.build(strict)
+    assert not (strict.directory / ".built").exists()
+    assert "WIDTHTRUNC" in (strict.directory / "build.log").read_text()
