@@ -131,10 +131,18 @@ class DMA(wiring.Component):
             ar_len.eq(burst_beats(ar_addr, ar_left)),
             ring_room.eq(Mux(ring, Mux(ring_cap > beats_issued, ring_cap - beats_issued, 0), ar_len)),
         ]
-        # in ring mode a burst never asks for more than the ring can take now
-        ar_beats = Signal(34)
-        m.d.comb += ar_beats.eq(Mux(ring, _min(ar_len, ring_room), ar_len))
+        # in ring mode a burst never asks for more than the ring can take now;
+        # once offered, the burst is held unchanged until ARREADY (AXI: the
+        # payload must not change under VALID, though the ring room grows)
+        ar_beats, ar_offer = Signal(34), Signal(34)
+        ar_held, ar_hold = Signal(range(257)), Signal()
+        m.d.comb += ar_offer.eq(Mux(ring, _min(ar_len, ring_room), ar_len))
+        m.d.comb += ar_beats.eq(Mux(ar_hold, ar_held, ar_offer))
         ar_go = active & ~writing & (ar_left != 0) & (outstanding < p.max_reads) & (ar_beats != 0)
+        with m.If(ar_go & ~bus.arready):
+            m.d.sync += [ar_hold.eq(1), ar_held.eq(ar_beats)]
+        with m.Else():
+            m.d.sync += ar_hold.eq(0)
         m.d.comb += [
             bus.arvalid.eq(ar_go), bus.araddr.eq(ar_addr), bus.arlen.eq(ar_beats - 1),
             bus.arsize.eq(size_code), bus.arburst.eq(axi.BURST_INCR), bus.arid.eq(0),

@@ -1,6 +1,10 @@
 """Command-line entry points of the simulation side.
 
     python -m sim gemm --rows R --cols C --m M --k K --n N [--sim verilator|icarus] [--seed S] --json
+
+Exit status: 0 bit-exact, 1 the run failed (build, simulation, mismatch),
+2 bad input (one ``error: ...`` line, checked before anything is allocated or
+built), 130/143 interrupted (every child simulator and compiler is stopped).
 """
 
 import argparse
@@ -27,6 +31,27 @@ def _positive(name, low, high):
             raise argparse.ArgumentTypeError(f"{name} must be from {low} to {high}, got {value}")
         return value
     return parse
+
+
+# Operands above this many elements would take hours to simulate cycle by
+# cycle (and gigabytes to hold); they are refused before any allocation.
+MAX_OPERAND_ELEMENTS = 1 << 26
+
+
+def check_gemm(args):
+    """Raise ValueError for a problem this accelerator cannot hold, before allocating it."""
+    from hw.config import ArrayParams
+    from .accel import params_for_shapes
+
+    for name, rows, cols in (("W (m x k)", args.m, args.k), ("X (k x n)", args.k, args.n)):
+        if rows * cols > MAX_OPERAND_ELEMENTS:
+            raise ValueError(f"{name} = {rows} x {cols} has {rows * cols} elements; at most "
+                             f"{MAX_OPERAND_ELEMENTS} are simulated")
+    try:
+        params_for_shapes([(args.m, args.k, args.n)], ArrayParams(rows=args.rows, cols=args.cols))
+    except ValueError as exc:
+        raise ValueError(f"m={args.m}, k={args.k}, n={args.n} does not fit the scratchpads of one "
+                         f"{args.rows}x{args.cols} accelerator ({exc})") from None
 
 
 def gemm(args) -> dict:
@@ -77,7 +102,7 @@ def main(argv=None):
     g.add_argument("--k", type=_positive("--k", 1, 65535), required=True)
     g.add_argument("--n", type=_positive("--n", 1, 65535), required=True)
     g.add_argument("--sim", choices=("verilator", "icarus"), default="verilator")
-    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--seed", type=_positive("--seed", 0, 2**32 - 1), default=0)
     g.add_argument("--bias", action="store_true", help="add a random bias")
     g.add_argument("--relu", action="store_true", help="apply ReLU")
     g.add_argument("--waves", action="store_true", help="record waveforms (FST on Verilator)")
@@ -86,6 +111,11 @@ def main(argv=None):
 
     from .runner import SimulationError
     from .toolchain import ToolchainError
+    try:
+        check_gemm(args)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     try:
         out = gemm(args)
     except (SimulationError, ToolchainError, ValueError) as exc:

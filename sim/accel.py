@@ -53,15 +53,21 @@ def sim_build(params: AcceleratorParams, simulator: str, waves: bool = False) ->
                     ("ADEPTH", params.acc_words)),
         waves=waves,
         hier_blocks=(f"{MODULE}_pe",) if simulator == "verilator" else (),
+        warnings_fatal=True,
     )
 
 
 def params_for(layers, array, *, round_pow2=True) -> AcceleratorParams:
     """Scratchpads just large enough for every layer (rounded up to powers of two)."""
+    return params_for_shapes([(*layer.W.shape, layer.X.shape[1]) for layer in layers], array, round_pow2=round_pow2)
+
+
+def params_for_shapes(shapes, array, *, round_pow2=True) -> AcceleratorParams:
+    """:func:`params_for` from (M, K, N) shapes alone: sizes can be checked (ValueError)
+    before any matrix is allocated."""
     need = {"weight_words": 1, "input_words": 1, "acc_words": 1, "bias_words": 1}
-    for layer in layers:
-        M, K = layer.W.shape
-        for key, words in words_needed(M, K, layer.X.shape[1], array.rows, array.cols).items():
+    for M, K, N in shapes:
+        for key, words in words_needed(M, K, N, array.rows, array.cols).items():
             need[key] = max(need[key], words)
     if round_pow2:
         need = {k: 1 << max(0, (v - 1).bit_length()) for k, v in need.items()}

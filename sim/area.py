@@ -8,10 +8,11 @@ compare designs with each other, not with a foundry library.
 
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from . import runner
 
 
 class AreaError(RuntimeError):
@@ -34,7 +35,7 @@ def synth_stats(component, name: str) -> dict:
             f"synth -flatten -top {name}\n"
             "tee -q -o stat.txt stat\n"
             "tee -q -o ltp.txt ltp -noff\n")
-        done = subprocess.run([yosys, "-q", "-s", "run.ys"], cwd=tmp, capture_output=True, text=True)
+        done = runner.run_child([yosys, "-q", "-s", "run.ys"], cwd=tmp, capture=True)
         if done.returncode != 0:
             raise AreaError(f"yosys failed on {name}: {done.stderr.strip().splitlines()[-1:]}")
         stat = (tmp / "stat.txt").read_text()

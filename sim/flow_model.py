@@ -87,14 +87,15 @@ class PreparedModel:
 
 
 def _source_hash() -> str:
-    """The code that turns a model into a PreparedModel: a cached one from other code is not reused."""
+    """The code that turns a model into a PreparedModel, and torch's version: a cached
+    one from other code or another torch is not reused."""
+    import torch
     from sw import graph, partition, prune, train
     from . import flow_trace
     from .golden import gemm
-    digest = hashlib.sha256(Path(__file__).read_bytes())
-    for module in (graph, partition, prune, train, flow_trace, gemm):
-        digest.update(Path(module.__file__).read_bytes())
-    return digest.hexdigest()[:16]
+    from .runner import source_hash
+    return source_hash(Path(__file__), *(Path(m.__file__) for m in (graph, partition, prune, train, flow_trace,
+                                                                     gemm))) + torch.__version__
 
 
 def _cached(path: Path, hit_message: str, progress, make) -> PreparedModel:

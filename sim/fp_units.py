@@ -31,6 +31,7 @@ def stream_build(op: str, params: FPParams, simulator: str, depth: int, waves: b
         defines=(("DUT", module),),
         parameters=(("DEPTH", depth),),
         waves=waves,
+        warnings_fatal=True,
     )
 
 

@@ -5,13 +5,12 @@ hw/lint/waivers.vlt; anything else fails.
 """
 
 import argparse
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 from . import toolchain
-from .runner import REPO_ROOT
+from .runner import REPO_ROOT, run_child
 
 WAIVERS = REPO_ROOT / "hw" / "lint" / "waivers.vlt"
 
@@ -22,12 +21,15 @@ def lint_verilog(text: str, top: str) -> list[str]:
     with tempfile.TemporaryDirectory(prefix="pp-lint-") as tmp:
         source = Path(tmp) / f"{top}.v"
         source.write_text(text)
-        done = subprocess.run(["verilator", "--lint-only", "-Wall", "--top-module", top, str(WAIVERS), str(source)],
-                              capture_output=True, text=True)
+        done = run_child(["verilator", "--lint-only", "-Wall", "--top-module", top, str(WAIVERS), str(source)],
+                         capture=True)
     lines = [l for l in (done.stdout + done.stderr).splitlines() if l.startswith("%")]
     if done.returncode != 0 and not lines:
         lines = [f"%Error: verilator exited with {done.returncode}"]
     return lines
+
+
+BLOCKS = ("pe", "array", "accelerator")
 
 
 def lint_block(block: str, rows: int, cols: int) -> list[str]:
@@ -38,18 +40,35 @@ def lint_block(block: str, rows: int, cols: int) -> list[str]:
         return lint_verilog(netlist.pe_verilog(array, "pp_pe"), "pp_pe")
     if block == "array":
         return lint_verilog(netlist.array_verilog(array, "pp_array"), "pp_array")
+    if block != "accelerator":
+        raise ValueError(f"unknown block {block!r}; choose from {', '.join(BLOCKS)}")
     params = AcceleratorParams(array=array, weight_words=256, input_words=256, acc_words=256, bias_words=16)
     return lint_verilog(netlist.accelerator_verilog(params, "pp_accel"), "pp_accel")
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        print(f"error: {message}", file=sys.stderr)
+        sys.exit(2)
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m sim.lint", description=__doc__.split("\n\n")[0])
+    parser = _Parser(prog="python -m sim.lint", description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=32)
     parser.add_argument("--cols", type=int, default=32)
-    parser.add_argument("--blocks", default="pe,array,accelerator")
+    parser.add_argument("--blocks", default=",".join(BLOCKS), help=f"comma-separated, from {', '.join(BLOCKS)}")
     args = parser.parse_args(argv)
+    blocks = [b.strip() for b in args.blocks.split(",")]
+    unknown = [b for b in blocks if b not in BLOCKS]
+    if unknown or not blocks:
+        parser.error(f"--blocks: unknown block {', '.join(map(repr, unknown))}; choose from {', '.join(BLOCKS)}")
+    try:
+        from hw.config import ArrayParams
+        ArrayParams(rows=args.rows, cols=args.cols)
+    except ValueError as exc:
+        parser.error(str(exc))
     failed = False
-    for block in args.blocks.split(","):
+    for block in blocks:
         try:
             problems = lint_block(block, args.rows, args.cols)
         except ValueError as exc:

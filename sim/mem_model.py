@@ -90,6 +90,7 @@ def sim_build(params: MemModelParams, simulator: str, waves: bool = False) -> ru
         simulator=simulator,
         parameters=params.verilog_parameters(),
         waves=waves,
+        warnings_fatal=True,
     )
 
 

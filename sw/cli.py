@@ -8,8 +8,12 @@
     python -m sw bench-sparse [--device cpu|cuda] [--json raw.json]
 
 Bad input (P < 1, P larger than a layer, a weight that is not 2-D or not finite, a
-model without Linear layers, missing data) prints one line ``error: ...`` on stderr
-and exits with status 2, before anything is trained or written.
+model without Linear layers, missing or malformed data, an output path that cannot be
+written) prints one line ``error: ...`` on stderr and exits with status 2, before
+anything is trained or written.  Missing directories of an output (--json, --out, -o,
+--export) are created when the run writes it, inside an existing writable directory.
+Each output is written to a temporary file first and renamed, so an interrupted run
+leaves no half-written file.
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ import hashlib
 import importlib
 import importlib.util
 import json
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 from .errors import PruningError
@@ -135,6 +141,56 @@ def load_model_factory(spec: str):
     return spec, factory, fingerprint
 
 
+def _check_output_file(path, option: str) -> None:
+    """Fail now, before any work, if ``path`` cannot be written later (its missing
+    directories are created then, inside a writable one)."""
+    if path is None:
+        return
+    path = Path(path)
+    if path.is_dir():
+        raise PruningError(f"{option} {path}: is a directory, not a file")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise PruningError(f"{option} {path}: not writable")
+    _check_output_dir(path.parent, option)
+
+
+def _check_output_dir(path, option: str) -> None:
+    """An output directory must be, or be creatable inside, a writable directory."""
+    if path is None:
+        return
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise PruningError(f"{option} {path}: exists and is not a directory")
+    existing = path
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise PruningError(f"{option} {path}: cannot create or write it ({existing} is not a writable directory)")
+
+
+def _check_threads(threads) -> None:
+    if threads is not None and threads < 1:
+        raise PruningError(f"--threads must be at least 1, got {threads}")
+
+
+def write_atomic(path, data) -> None:
+    """Write ``data`` (str, bytes, or a callable taking a binary file) to ``path`` via
+    a temporary file in the same directory and a rename: whole or not at all."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            if callable(data):
+                data(f)
+            else:
+                f.write(data.encode() if isinstance(data, str) else data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def _format_table(rows: list[dict]) -> str:
     head = "| method | setting | density | top-1 baseline | top-1 pruned | top-1 fine-tuned | top-5 baseline | top-5 fine-tuned |"
     lines = [head, "|---|---|---:|---:|---:|---:|---:|---:|"]
@@ -152,6 +208,9 @@ def _cmd_prune(args) -> int:
     from . import export, models, train
     from . import prune as sw_prune
 
+    _check_threads(args.threads)
+    _check_output_file(args.json, "--json")
+    _check_output_dir(args.export, "--export")
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.method == "partition":
@@ -196,6 +255,8 @@ def _cmd_prune(args) -> int:
     ft = train.TrainConfig(epochs=args.finetune_epochs, batch_size=args.batch_size, lr=args.finetune_lr,
                            seed=args.seed + 1)
     cache = None if args.no_cache else Path(args.build) if args.build else train.build_dir()
+    if cache is not None:
+        _check_output_dir(cache, "--build")
     print(ds.describe(), file=sys.stderr)
     trained = train.baseline(name, ds, cfg, cache, model_factory=build if factory else None,
                              fingerprint=fingerprint, verbose=True)
@@ -218,8 +279,7 @@ def _cmd_prune(args) -> int:
         print(f"plan written to {path}")
     if args.json:
         result = {"model": args.model, "data": ds.name, **outcome.row(), "layers": outcome.layers}
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+        write_atomic(args.json, json.dumps(result, indent=2) + "\n")
     return 0
 
 
@@ -251,6 +311,7 @@ def _cmd_partition(args) -> int:
 
     from .partition import partition_prune
 
+    _check_output_file(args.output, "-o")
     W = _load_matrix(args.weight, args.key)
     t = time.perf_counter()
     plan = partition_prune(W, args.partitions, seed=args.seed, method=args.optimizer)
@@ -258,7 +319,8 @@ def _cmd_partition(args) -> int:
     print(f"{W.shape[0]}x{W.shape[1]} P={plan.partitions} ({args.optimizer}): kept {100 * plan.retained:.2f}% "
           f"of sum |W| at density {plan.density:.4f} in {dt:.2f} s")
     if args.output:
-        np.savez(args.output, row_groups=plan.row_groups, col_groups=plan.col_groups, mask=plan.mask)
+        write_atomic(args.output, lambda f: np.savez(f, row_groups=plan.row_groups, col_groups=plan.col_groups,
+                                                     mask=plan.mask))
         print(f"groups written to {args.output}")
     return 0
 
@@ -266,11 +328,11 @@ def _cmd_partition(args) -> int:
 def _cmd_bench(args) -> int:
     from . import bench
 
+    _check_output_file(args.out, "--out")
     text = bench.run(quick=args.quick)
     print(text)
     if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(text + "\n")
+        write_atomic(args.out, text + "\n")
     return 0
 
 
@@ -284,6 +346,11 @@ def _int_list(text: str, what: str) -> tuple[int, ...]:
 def _cmd_bench_sparse(args) -> int:
     from . import sparse_bench
 
+    _check_threads(args.threads)
+    _check_output_file(args.out, "--out")
+    _check_output_file(args.json, "--json")
+    if args.plot:
+        _check_output_dir(Path(args.plot).parent, "--plot")
     try:
         rates = tuple(float(v) for v in args.rates.split(",") if v.strip())
     except ValueError:
@@ -304,11 +371,9 @@ def _cmd_bench_sparse(args) -> int:
     text = sparse_bench.run(plot_path=args.plot, results=res)
     print(text)
     if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(text + "\n")
+        write_atomic(args.out, text + "\n")
     if args.json and not args.from_json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(res, indent=2) + "\n")
+        write_atomic(args.json, json.dumps(res, indent=2) + "\n")
     bad = [r for r in res["results"] if not r["ok"]]
     if bad:
         print(f"error: {len(bad)} form(s) differ from the dense masked product, e.g. {bad[0]['label']} at "
@@ -326,3 +391,6 @@ def main(argv: list[str] | None = None) -> int:
         message = " ".join(str(exc).split())
         print(f"error: {message}", file=sys.stderr)
         return 2
+    except OSError as exc:            # e.g. the disk filled up while writing: not the input's fault
+        print(f"error: {exc}", file=sys.stderr)
+        return 1

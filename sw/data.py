@@ -112,23 +112,48 @@ def npz(path, seed: int = 0) -> Dataset:
     path = Path(path)
     if not path.is_file():
         raise PruningError(f"data file not found: {path}")
-    with np.load(path) as f:
-        keys = set(f.files)
-        if {"x_train", "y_train", "x_test", "y_test"} <= keys:
-            arrays = [f[k] for k in ("x_train", "y_train", "x_test", "y_test")]
-        elif {"x", "y"} <= keys:
-            arrays = [f["x"], f["y"], None, None]
-        else:
-            raise PruningError(f"{path} needs arrays x_train, y_train, x_test, y_test (or x, y); "
-                               f"found {', '.join(sorted(keys)) or 'none'}")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            if not hasattr(f, "files"):
+                raise PruningError(f"{path} holds a single array, not named arrays x_train, y_train, ... (or x, y)")
+            keys = set(f.files)
+            if {"x_train", "y_train", "x_test", "y_test"} <= keys:
+                arrays = [f[k] for k in ("x_train", "y_train", "x_test", "y_test")]
+            elif {"x", "y"} <= keys:
+                arrays = [f["x"], f["y"], None, None]
+            else:
+                raise PruningError(f"{path} needs arrays x_train, y_train, x_test, y_test (or x, y); "
+                                   f"found {', '.join(sorted(keys)) or 'none'}")
+    except PruningError:
+        raise
+    except Exception as exc:          # not a zip, truncated, object arrays, ...
+        raise PruningError(f"cannot read {path} as .npz data: {type(exc).__name__}: {exc}") from None
+    _check_arrays(path, *arrays)
 
     def conv(a):
         return a if a is None or a.dtype == np.uint8 else a.astype(np.float32)
 
     x, y, xt, yt = conv(arrays[0]), arrays[1], conv(arrays[2]), arrays[3]
-    if len(x) != len(y) or (xt is not None and len(xt) != len(yt)):
-        raise PruningError(f"{path}: x and y have different lengths")
     return _make(path.stem, x, y, 0.2, seed, xt, yt)
+
+
+def _check_arrays(path, x, y, x_test, y_test) -> None:
+    """Reject arrays that would crash (or silently mislead) training: features must be
+    numeric with a sample axis, labels 1-D non-negative integers, lengths matching."""
+    for xs, ys, split in ((x, y, "x/y"), (x_test, y_test, "x_test/y_test")):
+        if xs is None:
+            continue
+        if xs.dtype.kind not in "biuf" or xs.ndim < 2:
+            raise PruningError(f"{path}: {split}: features must be a numeric array of samples "
+                               f"(N x ...), got {xs.dtype} of shape {xs.shape}")
+        if ys.ndim != 1 or ys.dtype.kind not in "iuf":
+            raise PruningError(f"{path}: {split}: labels must be a 1-D numeric array, got {ys.dtype} of shape {ys.shape}")
+        if len(xs) != len(ys) or len(ys) == 0:
+            raise PruningError(f"{path}: {split}: x and y have different lengths ({len(xs)}, {len(ys)}) or none")
+        if ys.dtype.kind == "f" and not np.all(np.isfinite(ys) & (ys == np.round(ys))):
+            raise PruningError(f"{path}: {split}: labels must be whole numbers")
+        if xs.dtype.kind == "f" and not np.all(np.isfinite(xs)):
+            raise PruningError(f"{path}: {split}: features hold NaN or infinity")
 
 
 def _read_image(path: Path, size) -> np.ndarray:

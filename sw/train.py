@@ -6,8 +6,10 @@ Masks are held by torch's pruning hooks: the forward pass uses weight_orig * mas
 pruned weights get zero gradient and stay zero.
 
 Baselines are cached under <build>/checkpoints/<hash>.pt, the hash covering the model,
-the data set, the hyperparameters, the seed and a format version, so a second run with
-the same settings trains nothing.
+the data set, the hyperparameters, the seed, a format version, the torch version and
+the source of the code that trains (models, data, train), so a second run with the same
+settings trains nothing and a change to any of them trains again.  A checkpoint that
+cannot be loaded into the model is retrained, with a one-line notice.
 """
 
 from __future__ import annotations
@@ -29,7 +31,16 @@ from . import prune as sw_prune
 from .data import Dataset, as_float
 from .progress import bar as progress_bar
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
+_TRAINING_CODE = ("models.py", "data.py", "train.py")
+
+
+def _code_digest() -> str:
+    """Hash of the sources that decide a trained baseline (part of its cache key)."""
+    h = hashlib.sha256()
+    for name in _TRAINING_CODE:
+        h.update(name.encode() + b"\0" + (Path(__file__).resolve().parent / name).read_bytes())
+    return h.hexdigest()[:16]
 
 
 def build_dir() -> Path:
@@ -114,7 +125,8 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 50
 
 
 def cache_key(model_name: str, data: Dataset, cfg: TrainConfig, model_kwargs: dict | None = None) -> str:
-    spec = {"version": CACHE_VERSION, "model": model_name, "model_kwargs": model_kwargs or {},
+    spec = {"version": CACHE_VERSION, "torch": torch.__version__, "code": _code_digest(),
+            "model": model_name, "model_kwargs": model_kwargs or {},
             "data": [data.name, len(data.y_train), len(data.y_test), list(data.input_shape), data.num_classes],
             "train": asdict(cfg)}
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:20]
@@ -138,8 +150,7 @@ def baseline(model_name: str, data: Dataset, cfg: TrainConfig, cache: Path | Non
     path = None
     if cache is not None:
         path = Path(cache) / "checkpoints" / f"{cache_key(model_name, data, cfg, model_kwargs)}.pt"
-        if path.is_file():
-            model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        if path.is_file() and _load_checkpoint(model, path):
             model.eval()
             if verbose:
                 print(f"baseline from cache {path}", file=sys.stderr)
@@ -147,10 +158,26 @@ def baseline(model_name: str, data: Dataset, cfg: TrainConfig, cache: Path | Non
     fit(model, data, cfg, desc=f"train {model_name}")
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")      # concurrent runs: no clash
         torch.save(model.state_dict(), tmp)
         tmp.replace(path)
     return model
+
+
+def _load_checkpoint(model: nn.Module, path: Path) -> bool:
+    """Load ``path`` into ``model``; False (after a one-line notice) when it cannot be
+    read or does not fit, so the caller retrains instead of trusting it."""
+    initial = copy.deepcopy(model.state_dict())
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        model.load_state_dict(state)
+    except Exception as exc:
+        model.load_state_dict(initial)       # a failed load may have copied some tensors
+        reason = " ".join(str(exc).split())[:160]
+        print(f"notice: checkpoint {path} is unreadable ({type(exc).__name__}: {reason}); training again",
+              file=sys.stderr)
+        return False
+    return True
 
 
 @dataclass

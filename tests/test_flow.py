@@ -9,6 +9,7 @@ the one-line errors for bad input (nothing half-written).
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -20,9 +21,31 @@ def run_flow(*args):
     return subprocess.run([sys.executable, "-m", "sim.flow", *args], capture_output=True, text=True, timeout=1800)
 
 
-def test_small_flow_report():
+USER_REPORT = Path(__file__).resolve().parent.parent / "build" / "sim" / "P2" / "report.json"
+
+
+@pytest.fixture
+def user_report():
+    """The user's own build/sim/P2/report.json (a sentinel when there is none), which the
+    flow run below must leave byte for byte unchanged: the suite runs in its own build tree."""
+    created = not USER_REPORT.exists()
+    if created:
+        USER_REPORT.parent.mkdir(parents=True, exist_ok=True)
+        USER_REPORT.write_text('{"sentinel": "the user\'s report; tests must not replace it"}\n')
+    before = USER_REPORT.read_bytes()
+    yield before
+    assert USER_REPORT.read_bytes() == before, "the tests overwrote the user's report"
+    if created:
+        USER_REPORT.unlink()
+        for parent in (USER_REPORT.parent, USER_REPORT.parent.parent):
+            if not any(parent.iterdir()):
+                parent.rmdir()
+
+
+def test_small_flow_report(user_report):
     done = run_flow("--partitions", "2", "--rows", "4", "--cols", "4", "--batch", "16")
     assert done.returncode == 0, done.stderr[-2000:]
+    assert USER_REPORT.read_bytes() == user_report
     out = BUILD_ROOT / "sim" / "P2"
     report = json.loads((out / "report.json").read_text())
     for key in ("partitions", "accelerators", "array", "simulator", "model", "accuracy", "layers", "totals",

@@ -2,7 +2,7 @@
 
 Each measurement streams vectors through ``fp32_mul`` (latency 2) with toggle
 capture (Verilator ``--coverage-toggle``; Icarus VCD) and prices the activity
-under both shipped tables.  Builds are cached under build/; the module's
+under both shipped tables.  Builds are cached in the test cache (tests/conftest.py); the module's
 simulations run once each and are shared by the checks below.
 """
 

@@ -144,3 +144,89 @@ def test_user_model_file(tmp_path, capsys):
     manifest, layers = export.read(tmp_path / "plan")
     assert [lp.shape for lp in layers] == [(32, 64), (16, 32)]
     assert [lp.activation for lp in layers] == ["relu", "relu"]
+
+
+@pytest.fixture
+def no_training(monkeypatch):
+    """Bad input must be refused before anything is trained."""
+    from sw import train
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("trained before the input was checked")
+    monkeypatch.setattr(train, "fit", refuse)
+
+
+@pytest.mark.parametrize("option,target,match", [
+    ("--json", "afile/result.json", "exists and is not a directory"),
+    ("--json", "afile/sub/result.json", "is not a writable directory"),
+    ("--json", "adir", "is a directory"),
+    ("--export", "afile/plan", "cannot create or write it"),
+    ("--export", "afile", "is not a directory"),
+    ("--threads", "-1", "--threads must be at least 1"),
+    ("--threads", "0", "--threads must be at least 1"),
+])
+def test_prune_unwritable_output_or_bad_threads_fails_before_training(tmp_path, capsys, no_training, option,
+                                                                      target, match):
+    (tmp_path / "afile").write_text("not a directory\n")
+    (tmp_path / "adir").mkdir()
+    args = _prune_args(tmp_path, "--partitions", "2")
+    args[args.index(option) + 1] = target if option == "--threads" else str(tmp_path / target)
+    before = sorted(tmp_path.rglob("*"))
+    code, out, err = _run(args, capsys)
+    _assert_one_line_error(code, err, match)
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+@pytest.mark.parametrize("content,match", [
+    (b"this is not a zip file", "cannot read"),
+    ("x_only", "needs arrays"),
+    ("lengths", "different lengths"),
+    ("flat", "features must be a numeric array of samples"),
+    ("labels2d", "labels must be a 1-D"),
+    ("objects", "cannot read"),
+    ("nan", "NaN or infinity"),
+])
+def test_malformed_data_npz(tmp_path, capsys, no_training, content, match):
+    path = tmp_path / "data.npz"
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((20, 1, 8, 8)).astype(np.float32), np.arange(20) % 3
+    arrays = {"x_only": {"x": x}, "lengths": {"x": x, "y": y[:5]}, "flat": {"x": x.ravel(), "y": y},
+              "labels2d": {"x": x, "y": y[:, None]}, "nan": {"x": x * np.nan, "y": y},
+              "objects": {"x": np.array([{"a": 1}] * 20, dtype=object), "y": y}}
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        np.savez(path, **arrays[content])
+    code, out, err = _run(["prune", "--data", str(path), "--partitions", "2", "--no-cache"], capsys)
+    _assert_one_line_error(code, err, match)
+
+
+@pytest.mark.parametrize("target,match", [("afile/dir/x.npz", "is not a writable directory"),
+                                          ("afile/x.npz", "exists and is not a directory"),
+                                          ("adir", "is a directory")])
+def test_partition_output_path_checked_first(tmp_path, capsys, target, match):
+    np.save(tmp_path / "w.npy", np.ones((4, 4)))
+    (tmp_path / "afile").write_text("")
+    (tmp_path / "adir").mkdir()
+    code, out, err = _run(["partition", str(tmp_path / "w.npy"), "-P", "2", "-o", str(tmp_path / target)], capsys)
+    _assert_one_line_error(code, err, match)
+    assert out == ""
+
+
+def test_partition_output_written_whole_into_missing_directories(tmp_path, capsys):
+    """-o missing/dir/x.npz creates missing/dir (as --json, --out and --export do)."""
+    np.save(tmp_path / "w.npy", np.arange(16, dtype=np.float32).reshape(4, 4) + 1)
+    target = tmp_path / "missing" / "dir" / "g.npz"
+    code, out, err = _run(["partition", str(tmp_path / "w.npy"), "-P", "2", "-o", str(target)], capsys)
+    assert code == 0, err
+    assert sorted(p.name for p in target.parent.iterdir()) == ["g.npz"]     # no temporary left
+    with np.load(target) as f:
+        assert set(f.files) == {"row_groups", "col_groups", "mask"}
+
+
+def test_bench_sparse_bad_threads_and_output(tmp_path, capsys):
+    code, out, err = _run(["bench-sparse", "--quick", "--threads", "-1"], capsys)
+    _assert_one_line_error(code, err, "--threads must be at least 1")
+    (tmp_path / "afile").write_text("")
+    code, out, err = _run(["bench-sparse", "--quick", "--json", str(tmp_path / "afile" / "r.json")], capsys)
+    _assert_one_line_error(code, err, "exists and is not a directory")

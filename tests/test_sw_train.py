@@ -53,3 +53,32 @@ def test_fixed_seed_gives_the_same_model(digits):
     a = train.baseline("lenet300", digits, cfg)
     b = train.baseline("lenet300", digits, cfg)
     assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+
+
+@pytest.mark.parametrize("damage", ["truncate", "other_model"])
+def test_unreadable_checkpoint_is_retrained(digits, tmp_path, capsys, damage):
+    """A checkpoint that cannot be loaded is retrained (one notice), never trusted."""
+    cfg = train.TrainConfig(epochs=1, batch_size=64, seed=6, max_steps=5)
+    fresh = train.baseline("lenet300", digits, cfg, cache=tmp_path)
+    path, = (tmp_path / "checkpoints").glob("*.pt")
+    if damage == "truncate":
+        path.write_bytes(path.read_bytes()[:100])
+    else:
+        torch.save({"weight": torch.zeros(3)}, path)
+    capsys.readouterr()
+    again = train.baseline("lenet300", digits, cfg, cache=tmp_path)
+    notices = [l for l in capsys.readouterr().err.splitlines() if l.startswith("notice:")]
+    assert len(notices) == 1 and str(path) in notices[0] and "training again" in notices[0]
+    assert all(torch.equal(p, q) for p, q in zip(fresh.parameters(), again.parameters()))
+    reloaded = train.baseline("lenet300", digits, cfg, cache=tmp_path)     # rewritten, readable again
+    assert all(torch.equal(p, q) for p, q in zip(fresh.parameters(), reloaded.parameters()))
+
+
+def test_checkpoint_key_covers_torch_and_training_code(digits, monkeypatch):
+    cfg = train.TrainConfig(epochs=1, seed=0)
+    key = train.cache_key("lenet300", digits, cfg)
+    monkeypatch.setattr(train.torch, "__version__", "0.0-other")
+    assert train.cache_key("lenet300", digits, cfg) != key
+    monkeypatch.undo()
+    monkeypatch.setattr(train, "_code_digest", lambda: "changed")
+    assert train.cache_key("lenet300", digits, cfg) != key

@@ -99,8 +99,10 @@ def with_toggle_capture(spec: runner.SimBuild, *, scope: str, keep_hier_blocks: 
     if spec.simulator == "verilator":
         if keep_hier_blocks and spec.hier_blocks:
             sources = tuple(_coverage_off(str(s), spec.hier_blocks) for s in spec.sources)
-            return dataclasses.replace(spec, sources=sources, build_args=tuple(spec.build_args) + COVERAGE_ARGS)
-        return dataclasses.replace(spec, build_args=tuple(spec.build_args) + COVERAGE_ARGS, hier_blocks=())
+            return dataclasses.replace(spec, sources=sources, build_args=tuple(spec.build_args) + COVERAGE_ARGS,
+                                       warnings_fatal=False)     # coverage builds: not checked warning-free
+        return dataclasses.replace(spec, build_args=tuple(spec.build_args) + COVERAGE_ARGS, hier_blocks=(),
+                                   warnings_fatal=False)
     if spec.simulator == "icarus":
         return dataclasses.replace(spec, sources=tuple(spec.sources) + (str(_dump_source(scope)),),
                                    build_args=tuple(spec.build_args) + ("-s", DUMP_MODULE))

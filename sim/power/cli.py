@@ -120,8 +120,16 @@ def load_counters(path) -> dict:
     return out
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one ``error: ...`` line and exit 2, like every other error here."""
+
+    def error(self, message):
+        print(f"error: {message}", file=sys.stderr)
+        sys.exit(2)
+
+
 def _parser():
-    p = argparse.ArgumentParser(prog="python -m sim.power", description=__doc__.split("\n\n")[0],
+    p = _Parser(prog="python -m sim.power", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--energy-table", action="append", dest="tables", metavar="NAME|FILE",
                    help=f"a shipped table ({', '.join(shipped_tables())}) or a JSON file; repeat for "
@@ -145,8 +153,6 @@ def _activity(args) -> Activity:
     elif args.vcd:
         signals = read_vcd(args.vcd, scope=args.scope)
     if args.verilog:
-        if not args.top:
-            raise SystemExit("error: --verilog needs --top (the design's top module)")
         root = args.scope
         if root is None:
             roots = [s.hier for s in signals if s.module == args.top]
@@ -197,7 +203,10 @@ def summarize_without_netlist(signals, scope=None) -> dict:
 
 
 def main(argv=None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.verilog and not args.top:
+        parser.error("--verilog needs --top (the design's top module)")
     tables = args.tables or shipped_tables()
     try:
         loaded = [load_table(t) for t in tables]
@@ -208,6 +217,9 @@ def main(argv=None) -> int:
         return 2
     except (ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyError as exc:          # a module or operation the netlist does not define
+        print(f"error: {exc.args[0]!r} is not defined in the --verilog files or the counters", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps({"activity": activity.as_dict(), "energy": [r.as_dict() for r in results]}, indent=1))

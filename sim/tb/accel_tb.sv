@@ -60,7 +60,8 @@ module accel_tb #(
         .rd_en(1'b1), .rd_addr(rd_addr), .rd_data(rd_data),
         .cycles_total(cycles_total), .cycles_setup(cycles_setup), .cycles_compute(cycles_compute),
         .cycles_weight_wait(cycles_weight_wait), .cycles_stall(cycles_stall),
-        .cycles_drain(cycles_drain), .cycles_weight_load(cycles_weight_load)
+        .cycles_drain(cycles_drain), .cycles_weight_load(cycles_weight_load),
+        .w_arrived(32'd0), .w_consumed()      // weight ring unused here (no ring tiles)
     );
 
     initial begin
