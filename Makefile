@@ -70,10 +70,10 @@ test: deps
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 soak: deps
-	$(PY) -m sim.soak --vectors $(SOAK_VECTORS)
+	$(PY) -m sim soak --vectors $(SOAK_VECTORS)
 
 bench: deps
-	$(PY) -m sim.bench
+	$(PY) -m sim bench
 
 MODEL       ?= lenet300
 DATA        ?= mnist
@@ -83,11 +83,11 @@ SCALE       ?= default
 POWER       ?= events
 
 sim: deps
-	$(PY) -m sim.flow --partitions $(PARTITIONS) --rows $(ROWS) --cols $(COLS) --model $(MODEL) --data $(DATA) \
+	$(PY) -m sim flow --partitions $(PARTITIONS) --rows $(ROWS) --cols $(COLS) --model $(MODEL) --data $(DATA) \
 	    --batch $(BATCH) --sim $(SIM) --mem-ports $(MEM_PORTS) --scale $(SCALE) --power $(POWER)
 
 sweep: deps
-	$(PY) -m sim.flow --sweep --rows $(ROWS) --cols $(COLS) --model $(MODEL) --data $(DATA) --batch $(BATCH) \
+	$(PY) -m sim sweep --rows $(ROWS) --cols $(COLS) --model $(MODEL) --data $(DATA) --batch $(BATCH) \
 	    --sim $(SIM) --scale $(SCALE) --executor $(EXECUTOR)
 
 VERILOG_OUT ?= build/verilog-out/$(ROWS)x$(COLS)
@@ -102,7 +102,7 @@ verilog: deps
 	    --bus-width $(BUS_WIDTH) --mem-ports $(MEM_PORTS) -o $(VERILOG_OUT)
 
 lint: deps
-	$(PY) -m sim.lint --rows $(ROWS) --cols $(COLS)
+	$(PY) -m sim lint --rows $(ROWS) --cols $(COLS)
 
 clean:
 	rm -rf build

@@ -249,7 +249,7 @@ def _existing_sections() -> dict:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m sim.bench", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m sim bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", help=f"comma-separated subset of: {', '.join(SECTIONS)}")
     args = parser.parse_args(argv)
     wanted = list(SECTIONS) if not args.only else args.only.split(",")

@@ -1,6 +1,6 @@
 """``make sim`` / ``make sweep``: a partition-pruned model's FC layers on the generated SoC.
 
-    python -m sim.flow --partitions 3 [--rows 32 --cols 32] [--model lenet300] [--batch 128]
+    python -m sim flow --partitions 3 [--rows 32 --cols 32] [--model lenet300] [--batch 128]
                        [--sim verilator|icarus] [--mem-ports 1] [--sweep] [--scale paper]
 
 1. train (cached) the model on the offline MNIST subset, partition-prune its
@@ -577,7 +577,7 @@ def _dims(text: str) -> tuple:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m sim.flow", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m sim flow", description=__doc__.split("\n\n")[0])
     parser.add_argument("--partitions", type=int, default=3)
     parser.add_argument("--rows", type=int, default=32)
     parser.add_argument("--cols", type=int, default=32)

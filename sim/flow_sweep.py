@@ -37,21 +37,28 @@ from .flow_config import FlowConfig, FlowError
 from .runner import BUILD_ROOT, SimulationError
 
 
+def _worker_setup(simulator: str):
+    """In a pool or Ray worker: the simulator's environment, and SIGINT/SIGTERM end this
+    worker's simulators too (they run in their own sessions, out of Ctrl-C's reach)."""
+    from .runner import install_interrupt_handlers
+    from .toolchain import setup_env
+    install_interrupt_handlers()
+    setup_env(simulator)
+
+
 def baseline_task(config: FlowConfig, ports: int) -> list:
     """The baseline's per-layer records for one memory variant."""
     from . import flow
-    from .toolchain import setup_env
     args = config.with_point(config.max_partitions, ports)
-    setup_env(args.sim)
+    _worker_setup(args.sim)
     return flow.run_baseline(args, accelerators=args.max_partitions)
 
 
 def point_task(config: FlowConfig, partitions: int, ports: int, baseline: list) -> dict:
     """One sweep point: the pruned model on ``partitions`` accelerators against ``baseline``."""
     from . import flow
-    from .toolchain import setup_env
     args = config.with_point(partitions, ports)
-    setup_env(args.sim)
+    _worker_setup(args.sim)
     r = flow.run(args, accelerators=args.max_partitions, baseline=baseline)
     t = r["totals"]
     log(f"sweep P={partitions}, {ports} port(s): speedup {t['speedup']:.2f}x, energy ratio {t['energy_ratio']:.2f}x")
