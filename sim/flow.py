@@ -94,9 +94,11 @@ def memory_params(prepared, params, base_params):
 def host_bytes(prepared, index: int, Y_size: int, pruned: bool) -> dict:
     """Bytes the host moves around layer ``index``, charged at the bus bandwidth.
 
-    * a partitioned layer: the scatter of its blocks' outputs into one vector
-      (4 B a value), and the gather of them into the next accelerated layer's
-      block inputs when there is one;
+    * a partitioned layer: the gather of its blocks' inputs out of one vector
+      (4 B a value), unless its partitions are aligned with the layer feeding
+      it (block p's inputs are then block p's outputs, already in place) or
+      its input is the model's own; and the scatter of its blocks' outputs
+      into one vector, unless only aligned layers read them;
     * a layer whose input torch computes on the host from accelerator outputs
       (GELU, LayerNorm, a residual add...): the host reads that much and writes
       the input back, 2 x 4 B x K x N.  The first layers' inputs, computed from
@@ -105,8 +107,12 @@ def host_bytes(prepared, index: int, Y_size: int, pruned: bool) -> dict:
     X = layer.x_pruned if pruned else layer.x_base
     moved = {"scatter_gather": 0, "host_ops": 0}
     if pruned and layer.partitioned:
-        last = index + 1 == len(prepared.layers)
-        moved["scatter_gather"] = 4 * Y_size * (1 if last else 2)
+        by_name = {l.name: l for l in prepared.layers}
+        fed = layer.input_from is not None or layer.after_accelerator
+        if fed and not layer.aligned:
+            moved["scatter_gather"] += 4 * X.size
+        if layer.output_to_host or not all(by_name[c].aligned for c in layer.consumers):
+            moved["scatter_gather"] += 4 * Y_size
     if layer.after_accelerator:
         moved["host_ops"] = 2 * 4 * X.size
     return moved
@@ -276,8 +282,8 @@ def simulation_speed(base, pruned, wall_seconds: float) -> dict:
 def fused_and_host(layer) -> dict:
     """What runs where around one accelerated layer, for the report."""
     return {"fused": [layer.fused] if layer.fused else [],
-            "input_from": layer.input_from, "host_ops": list(layer.host_ops),
-            "host_ops_charged": bool(layer.after_accelerator)}
+            "input_from": layer.input_from, "aligned_with_input": bool(layer.aligned),
+            "host_ops": list(layer.host_ops), "host_ops_charged": bool(layer.after_accelerator)}
 
 
 def verdict(layers, match: dict) -> dict:
@@ -369,7 +375,8 @@ def markdown(r: dict) -> str:
               f"({rp['bound_cycles']:,} cycles)."]
     lines += ["", "| layer | fused on the accelerator | input | host operations before it |", "|---|---|---|---|"]
     for l in r["layers"]:
-        source = f"output of {l['input_from']}" if l["input_from"] else "computed by torch on the host"
+        source = (f"output of {l['input_from']}" + (", partitions aligned" if l["aligned_with_input"] else "")
+                  if l["input_from"] else "computed by torch on the host")
         ops = ", ".join(l["host_ops"]) or "-"
         charged = " (charged at bus bandwidth)" if l["host_ops_charged"] else ""
         lines.append(f"| {l['name']} | {', '.join(l['fused']) or '-'} | {source} | {ops}{charged} |")

@@ -48,6 +48,9 @@ class FCLayer:
     host_ops: tuple = ()               # what torch computes on the host to make this layer's input
     after_accelerator: bool = False    # ... from accelerator outputs (the host moves that data)
     torch_check: dict = field(default_factory=dict)   # {"baseline"|"pruned": golden vs torch on torch's input}
+    consumers: tuple = ()              # accelerated layers that take this layer's output unchanged
+    output_to_host: bool = True        # the host (or the model's output) reads it too
+    aligned: bool = False              # partitioned with its input_from's row groups as its column groups
 
     @property
     def partitioned(self) -> bool:
@@ -240,9 +243,10 @@ def _train_and_extract(model_spec, name, factory, fingerprint, partitions, batch
         progress(f"model: training or loading {name} on {ds.name} ({len(ds.y_train)} images)")
         trained = train.baseline(name, ds, cfg, train.build_dir(), model_factory=build, fingerprint=fingerprint)
         progress(f"model: partition pruning into P={partitions} and fine-tuning ({FINETUNE_EPOCHS} epochs)")
+        align = alignment(trained, sw_data.as_float(ds.x_test[:2]), [n for n, _ in prunable])
         outcome = train.prune_and_finetune(trained, ds, "partition",
                                            train.TrainConfig(epochs=FINETUNE_EPOCHS, seed=seed),
-                                           partitions=partitions, seed=seed)
+                                           partitions=partitions, seed=seed, align=align)
         plans = {p.name: (p.row_groups, p.col_groups) for p in export.layer_plans(outcome.model, baseline=trained)}
     except PruningError as exc:
         raise FlowError(str(exc)) from None
@@ -252,6 +256,19 @@ def _train_and_extract(model_spec, name, factory, fingerprint, partitions, batch
                    partitions=partitions, data=ds.name, progress=progress,
                    accuracy={"baseline": outcome.baseline, "pruned": outcome.pruned,
                              "retrained": outcome.finetuned, "test_images": int(len(ds.y_test))})
+
+
+def alignment(model, example, prunable) -> dict:
+    """{layer: the layer whose output is its input, unchanged}, for partition-pruned pairs:
+    their partitions are aligned, so block p's outputs are block p's inputs and nothing
+    moves between accelerators.  Empty when the graph cannot be traced."""
+    from sw.graph import GraphError, linear_sites
+    try:
+        sites = linear_sites(model, example)
+    except GraphError:
+        return {}
+    pruned = set(prunable)
+    return {s.name: s.input_from for s in sites if s.name in pruned and s.input_from in pruned}
 
 
 def _sites(model, example, progress):
@@ -309,7 +326,13 @@ def extract(name, base_model, pruned_model, x, labels, plans: dict, *, partition
             W_pruned=weights["pruned"][0], b_pruned=weights["pruned"][1],
             x_base=runs["baseline"][3][site.name].x, x_pruned=runs["pruned"][3][site.name].x,
             row_groups=groups[0], col_groups=groups[1], fused=site.fused, input_from=site.input_from,
-            host_ops=tuple(site.host_ops), after_accelerator=site.after_accelerator, torch_check=checks))
+            host_ops=tuple(site.host_ops), after_accelerator=site.after_accelerator, torch_check=checks,
+            consumers=tuple(site.consumers), output_to_host=site.output_to_host))
+    by_name = {layer.name: layer for layer in layers}
+    for layer in layers:                   # block p's inputs are exactly its source's block p outputs
+        source = by_name.get(layer.input_from)
+        layer.aligned = bool(layer.partitioned and source is not None and source.partitioned
+                             and np.array_equal(layer.col_groups, source.row_groups))
     called = set(names)
     host_linears = tuple(n for n, m in base_model.named_modules() if isinstance(m, nn.Linear) and n not in called)
     pred = {tag: (np.argmax(r[0], axis=-1), np.argmax(r[2], axis=-1)) for tag, r in runs.items()}
@@ -362,15 +385,17 @@ def _initialise_paper_chain(dims, partitions, batch, seed, progress) -> Prepared
     base = nn.Sequential(*modules)
     pruned = copy.deepcopy(base)
     linears = [(n, m) for n, m in pruned.named_modules() if isinstance(m, nn.Linear)]
-    plans = {}
-    for name, lin in linears[:-1]:                   # the classifier stays dense
+    plans, previous = {}, None
+    for name, lin in linears[:-1]:                   # the classifier stays dense; each block feeds its next
         try:
-            plan = partition_prune(lin.weight.detach().numpy(), partitions, seed=seed)
+            plan = partition_prune(lin.weight.detach().numpy(), partitions, seed=seed,
+                                   col_groups=None if previous is None else previous.row_groups)
         except PruningError as exc:
             raise FlowError(str(exc)) from None
         with torch.no_grad():
             lin.weight.copy_(torch.where(torch.from_numpy(plan.mask), lin.weight, 0.0))
         plans[name] = (plan.row_groups, plan.col_groups)
+        previous = plan
     x = torch.relu(torch.randn(batch, dims[0], generator=torch.Generator().manual_seed(seed + 1)))
     with torch.no_grad():
         agreement = base.eval()(x).argmax(1).eq(pruned.eval()(x).argmax(1)).float().mean().item()

@@ -18,7 +18,10 @@ GELU and LayerNorm between its Linear layers.
 * ``host_ops``: the operations torch runs on the host to compute the input,
   back to the nearest Linear outputs or the model's input;
 * ``after_accelerator``: whether any of those host operations reads a Linear's
-  output (data that went from the accelerators to the host and back).
+  output (data that went from the accelerators to the host and back);
+* ``consumers`` / ``output_to_host``: the Linears that take this layer's
+  (fused) output unchanged, and whether anything else (host ops, the model's
+  output) reads it.
 
 A model torch.fx cannot trace (data-dependent control flow) raises
 `GraphError`; callers may then run every activation on the host.
@@ -26,6 +29,7 @@ A model torch.fx cannot trace (data-dependent control flow) raises
 
 from __future__ import annotations
 
+import dataclasses
 import operator
 from dataclasses import dataclass, field
 
@@ -53,6 +57,8 @@ class LinearSite:
     host_ops: tuple[str, ...] = field(default_factory=tuple)
     after_accelerator: bool = False
     fused_node: str | None = field(default=None, compare=False)   # the fx node of the fused ReLU
+    consumers: tuple[str, ...] = field(default=(), compare=False)  # Linears taking the output unchanged
+    output_to_host: bool = field(default=False, compare=False)     # anything else reads the output too
 
 
 def _module(gm, node):
@@ -194,7 +200,13 @@ def analyse(model: nn.Module, example=None):
         host.append(ops)
         sites.append(LinearSite(n.target, fused[n][1], None, (), after, relu_node))
     kept = set(_tensor_ops(gm, [o for ops in host for o in ops], example))
-    return gm, [s if s.input_from else LinearSite(s.name, s.fused, None,
-                                                  _summary(_describe(gm, o) for o in host.pop(0) if o in kept),
-                                                  s.after_accelerator, s.fused_node)
-                for s in sites]
+    sites = [s if s.input_from else LinearSite(s.name, s.fused, None,
+                                               _summary(_describe(gm, o) for o in host.pop(0) if o in kept),
+                                               s.after_accelerator, s.fused_node)
+             for s in sites]
+    out_node = {linear: value for value, linear in produced.items()}
+    linear_set = set(linears)
+    return gm, [dataclasses.replace(
+        s, consumers=tuple(u.target for u in out_node[n].users if u in linear_set),
+        output_to_host=any(u not in linear_set for u in out_node[n].users))
+        for s, n in zip(sites, linears)]

@@ -119,9 +119,25 @@ def _canonical(rows: np.ndarray, cols: np.ndarray, parts: int):
     return relabel[rows], relabel[cols]
 
 
+def rows_for_columns(A: np.ndarray, cols: np.ndarray, parts: int) -> np.ndarray:
+    """Balanced row groups that keep the most sum |W| = A given the column groups: an
+    assignment of rows to the groups' row slots (sizes differ by at most one, the
+    larger groups first), solved exactly with the Hungarian method (scipy)."""
+    from scipy.optimize import linear_sum_assignment
+    m = A.shape[0]
+    gain = np.stack([A[:, cols == p].sum(axis=1, dtype=np.float64) for p in range(parts)], axis=1)  # m x P
+    sizes = [m // parts + (1 if p < m % parts else 0) for p in range(parts)]
+    slot_group = np.repeat(np.arange(parts), sizes)
+    rows, slots = linear_sum_assignment(gain[:, slot_group], maximize=True)
+    out = np.empty(m, dtype=np.int64)
+    out[rows] = slot_group[slots]
+    return out
+
+
 def plan_from_groups(A: np.ndarray, row_groups, col_groups, parts: int, method: str = "given",
-                     seed: int = 0) -> PartitionPlan:
-    """Build a validated plan from group labels for |W| = A."""
+                     seed: int = 0, canonical: bool = True) -> PartitionPlan:
+    """Build a validated plan from group labels for |W| = A (relabelled in order of their
+    first row unless ``canonical`` is False: aligned layers keep their labels)."""
     rows = np.asarray(row_groups, dtype=np.int64)
     cols = np.asarray(col_groups, dtype=np.int64)
     m, n = A.shape
@@ -133,7 +149,8 @@ def plan_from_groups(A: np.ndarray, row_groups, col_groups, parts: int, method: 
         counts = np.bincount(labels, minlength=parts)
         if counts.max() - counts.min() > 1:
             raise PruningError(f"{what} groups are not balanced: sizes {counts.tolist()}")
-    rows, cols = _canonical(rows, cols, parts)
+    if canonical:
+        rows, cols = _canonical(rows, cols, parts)
     mask = rows[:, None] == cols[None, :]
     total = float(A.sum(dtype=np.float64))
     retained = float(A[mask].sum(dtype=np.float64)) / total if total > 0 else 1.0
@@ -143,9 +160,13 @@ def plan_from_groups(A: np.ndarray, row_groups, col_groups, parts: int, method: 
 
 
 def partition_prune(weight, partitions: int, *, seed: int = 0, method: str = "default",
-                    **options) -> PartitionPlan:
+                    col_groups=None, **options) -> PartitionPlan:
     """Partition a weight matrix (numpy or torch, shape out x in) into P balanced
     diagonal blocks keeping the most sum |W|; deterministic for a given seed.
+
+    col_groups: the column (input) groups, fixed, e.g. the previous layer's row
+    groups, so that block p's outputs feed block p's inputs with nothing moved
+    between accelerators; only the row groups are then chosen (`rows_for_columns`).
 
     options: for "default" `starts`, `kicks`, `kick_share`, `rtol` (see
     `sw.partition_opt.optimise`); for "greedy" `tries` (default 10).
@@ -153,6 +174,11 @@ def partition_prune(weight, partitions: int, *, seed: int = 0, method: str = "de
     A = check_weight(weight)
     m, n = A.shape
     P = check_partitions(partitions, m, n)
+    if col_groups is not None:
+        cols = np.asarray(col_groups, dtype=np.int64)
+        if cols.shape != (n,) or cols.min() < 0 or cols.max() >= P:
+            raise PruningError(f"col_groups must give each of the {n} columns a group in 0..{P - 1}")
+        return plan_from_groups(A, rows_for_columns(A, cols, P), cols, P, "aligned", seed, canonical=False)
     if method not in METHODS:
         raise PruningError(f"unknown partition method {method!r}; choose one of {', '.join(METHODS)}")
     rng = np.random.default_rng(seed)

@@ -267,10 +267,14 @@ def check_model(model: nn.Module, method: str, *, density=None, partitions=None,
 
 
 def prune_model(model: nn.Module, method: str, *, density: float | None = None, partitions: int | None = None,
-                seed: int = 0, include_classifier: bool = False, **options) -> dict[str, dict]:
+                seed: int = 0, include_classifier: bool = False, align: dict | None = None,
+                **options) -> dict[str, dict]:
     """Prune the FC layers of `model` in place; returns per-layer density (and retained
     share of sum |W| for partition pruning). Checks everything first, so a bad request
-    leaves the model untouched."""
+    leaves the model untouched.
+
+    align ({layer: the layer whose output is its input}, partition pruning only): the
+    layer's column groups are the other's row groups, so block p feeds block p."""
     layers = check_model(model, method, density=density, partitions=partitions,
                          include_classifier=include_classifier)
     if method == "global-magnitude":
@@ -284,9 +288,29 @@ def prune_model(model: nn.Module, method: str, *, density: float | None = None, 
             simd(layer, density=density, **options)
         elif method == "node":
             node(layer, density=density)
-        elif method == "partition":
-            partition(layer, partitions=partitions, seed=seed, **options)
+    if method == "partition":
+        _partition_aligned(layers, partitions, seed, align or {}, options)
     return {name: layer_summary(layer) for name, layer in layers}
+
+
+def _partition_aligned(layers, partitions, seed, align: dict, options):
+    """Partition every layer, a layer aligned to another after it, with its column groups."""
+    by_name = dict(layers)
+    for name, source in align.items():
+        if name in by_name and source in by_name and by_name[name].in_features != by_name[source].out_features:
+            raise PruningError(f"layer {name} cannot be aligned to {source}: {by_name[name].in_features} inputs, "
+                               f"{by_name[source].out_features} outputs")
+    pending = [(n, l) for n, l in layers]
+    while pending:
+        waiting = {n for n, _ in pending}
+        ready = [(n, l) for n, l in pending if align.get(n) not in waiting]
+        if not ready:
+            raise PruningError(f"the alignment of {', '.join(n for n, _ in pending)} is circular")
+        for name, layer in ready:
+            source = by_name.get(align.get(name))
+            extra = {"col_groups": source.partition_plan.row_groups} if source is not None else {}
+            partition(layer, partitions=partitions, seed=seed, **options, **extra)
+            pending.remove((name, layer))
 
 
 def layer_summary(layer: nn.Linear) -> dict:

@@ -18,14 +18,15 @@ import pytest
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 SMALL = ["--data", "digits", "--partitions", "2", "--rows", "4", "--cols", "4", "--batch", "8"]
 
-# per example: {layer: fused ReLU}, and the layers whose input the host computes from accelerator outputs
+# per example: {layer: fused ReLU}, the layers whose input the host computes from accelerator
+# outputs, and the layers whose partitions are aligned with the layer feeding them
 EXPECTED = {
-    "functional_relu_mlp": ({"fc1": "F.relu", "fc2": "Tensor.relu", "out": None}, set()),
-    "cnn_fc_head": ({"head.1": "nn.ReLU", "head.4": "nn.ReLU", "head.6": None}, set()),
+    "functional_relu_mlp": ({"fc1": "F.relu", "fc2": "Tensor.relu", "out": None}, set(), {"fc2"}),
+    "cnn_fc_head": ({"head.1": "nn.ReLU", "head.4": "nn.ReLU", "head.6": None}, set(), {"head.4"}),
     "residual_gelu_mlp": ({"embed": "F.relu", "fc_a": None, "fc_b": None, "classifier": None},
-                          {"fc_b", "classifier"}),
+                          {"fc_b", "classifier"}, {"fc_a"}),
     "tiny_transformer": ({n: None for n in ("embed", "query", "key", "value", "proj", "ff1", "ff2", "classifier")},
-                         {"query", "key", "value", "proj", "ff1", "ff2", "classifier"}),
+                         {"query", "key", "value", "proj", "ff1", "ff2", "classifier"}, set()),
 }
 
 
@@ -41,13 +42,14 @@ def test_example_runs_verified_on_the_soc(name, tmp_path):
     assert list(report)[0] == "verdict" and report["verdict"] == {"ok": True, "reasons": []}
     assert report["predictions_match_torch"] == {"baseline": True, "pruned": True}
     assert report["correctness"]["bit_exact"] is True
-    fused, host_fed = EXPECTED[name]
+    fused, host_fed, aligned = EXPECTED[name]
     layers = {l["name"]: l for l in report["layers"]}
     assert list(layers) == list(fused), "layers run in torch's call order"
     for lname, layer in layers.items():
         assert layer["fused"] == ([fused[lname]] if fused[lname] else []), lname
         assert layer["host_ops_charged"] == (lname in host_fed), lname
         assert (layer["host_op_cycles"] > 0) == (lname in host_fed), lname
+        assert layer["aligned_with_input"] == (lname in aligned), lname
         for record in (layer, layer["baseline"]):
             assert record["golden_vs_torch"]["within_bound"], (lname, record["golden_vs_torch"])
     # every prunable layer (all but the classifier, the last Linear registered) ran as two blocks

@@ -153,3 +153,40 @@ def test_bad_input_is_one_line_error(weight, P, match):
 def test_unknown_method():
     with pytest.raises(PruningError, match="unknown partition method"):
         partition_prune(np.ones((4, 4)), 2, method="nope")
+
+
+def test_aligned_partition_keeps_the_given_columns_and_the_best_rows(rng):
+    """col_groups fixed (the previous layer's row groups): the rows are assigned exactly,
+    checked against every balanced assignment of a small matrix."""
+    import itertools
+    A = np.abs(rng.standard_normal((6, 7)))
+    cols = np.array([0, 1, 2, 0, 1, 2, 0])
+    plan = partition_prune(A, 3, col_groups=cols)
+    assert np.array_equal(plan.col_groups, cols) and np.bincount(plan.row_groups).tolist() == [2, 2, 2]
+    best = max(sum(A[i, cols == g].sum() for i, g in enumerate(rows))
+               for rows in set(itertools.permutations([0, 0, 1, 1, 2, 2])))
+    assert plan.retained == pytest.approx(best / A.sum())
+    assert plan.method == "aligned"
+
+
+def test_aligned_partition_rejects_bad_columns():
+    with pytest.raises(PruningError, match="col_groups must give each of the 4 columns a group in 0..1"):
+        partition_prune(np.ones((4, 4)), 2, col_groups=[0, 1, 2, 0])
+
+
+def test_prune_model_aligns_layers_in_any_registration_order():
+    import torch.nn as nn
+    from sw.prune import prune_model
+
+    class Net(nn.Module):                          # fc2 registered before fc1, called after it
+        def __init__(self):
+            super().__init__()
+            self.fc2, self.fc1, self.out = nn.Linear(12, 9), nn.Linear(10, 12), nn.Linear(9, 3)
+
+        def forward(self, x):
+            return self.out(self.fc2(self.fc1(x).relu()).relu())
+    net = Net()
+    prune_model(net, "partition", partitions=3, align={"fc2": "fc1"})
+    assert np.array_equal(net.fc2.partition_plan.col_groups, net.fc1.partition_plan.row_groups)
+    with pytest.raises(PruningError, match="layer fc1 cannot be aligned to fc2: 10 inputs, 9 outputs"):
+        prune_model(Net(), "partition", partitions=3, align={"fc1": "fc2"})
