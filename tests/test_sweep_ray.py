@@ -5,12 +5,15 @@ DRAM port) runs on the cluster and on the local process pool; the points must
 be verified and identical.
 """
 
+import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -29,28 +32,34 @@ def _free_port() -> int:
 @pytest.fixture
 def ray_cluster(tmp_path):
     """A Ray head node with two CPUs on this machine; its address; stopped afterwards
-    (its own process group only: other Ray instances on the machine are left alone)."""
+    (its own process group only: other Ray instances on the machine are left alone).
+    Ray's session folder is short-named: its Unix sockets must fit 107 characters."""
     ray = Path(sys.executable).with_name("ray")
     address = f"127.0.0.1:{_free_port()}"
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
-    head = subprocess.Popen([str(ray), "start", "--head", "--block", "--num-cpus", "2", "--include-dashboard=false",
-                             "--disable-usage-stats", "--port", address.split(":")[1],
-                             "--temp-dir", str(tmp_path / "ray")],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    session = Path(tempfile.mkdtemp(prefix="pp-ray-", dir="/tmp"))
+    log = tmp_path / "ray-head.log"
+    with open(log, "w") as out:
+        head = subprocess.Popen([str(ray), "start", "--head", "--block", "--num-cpus", "2",
+                                 "--include-dashboard=false", "--disable-usage-stats", "--port", address.split(":")[1],
+                                 "--temp-dir", str(session)],
+                                env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         deadline = time.monotonic() + 120
         while subprocess.run([str(ray), "status", "--address", address], env=env,
                              capture_output=True).returncode != 0:
-            assert head.poll() is None, "the Ray head node exited"
+            assert head.poll() is None, f"the Ray head node exited: {log.read_text()[-2000:]}"
             assert time.monotonic() < deadline, "the Ray head node did not come up in 120 s"
             time.sleep(2)
         yield address
     finally:
-        os.killpg(head.pid, signal.SIGTERM)
-        try:
-            head.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(head.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(head.pid, signal.SIGTERM)
+            try:
+                head.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(head.pid, signal.SIGKILL)
+        shutil.rmtree(session, ignore_errors=True)
 
 
 def _sweep(out: Path, env=None, *extra):
