@@ -90,3 +90,5 @@ async def phase(dut):
     Path(os.environ["SOC_PHASE_RESULTS"]).write_text(json.dumps(results, indent=1))
     bad = {i: r["status"] for i, r in results["accelerators"].items() if r["status"] != 0b10}
     assert not bad, f"accelerators ended with error status {bad}"
+    violations = [int(getattr(dut, f"mem{j}_axi_violations").value) for j in range(job["mem_ports"])]
+    assert not any(violations), f"AXI protocol violations per memory port {violations} (axi_checker lines in sim.log)"
