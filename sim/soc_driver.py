@@ -8,6 +8,7 @@ accelerators start together and share the bus, and returns their outputs
 
 import contextlib
 import json
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -94,10 +95,20 @@ def soc_design(params: SoCParams):
 
 
 def run_phase(params: SoCParams, jobs: dict, *, mem: MemoryParams = MemoryParams(), simulator="verilator",
-              run_dir: Path, wall_timeout_s: float = 3600, capture_toggles: bool = False) -> dict:
+              run_dir: Path, wall_timeout_s: float = 3600, capture_toggles: bool = False,
+              progress_every: int | None = None, faults: dict | None = None, allow_errors: bool = False) -> dict:
     """jobs: {accelerator index: LayerJob}.  Returns outputs, counters, cycles, memory stats,
     and with ``capture_toggles`` the SoC's toggles per component (a power.ToggleSummary)
-    from Verilator's toggle coverage or an Icarus VCD of the flat build."""
+    from Verilator's toggle coverage or an Icarus VCD of the flat build.  With
+    ``progress_every``, the bench writes the cycles simulated so far to
+    ``run_dir/progress.json`` every that many cycles.
+
+    ``faults`` ({port: {"read": n, "write": n, "resp": 2|3}}, or the PP_INJECT_FAULT
+    environment variable, ``read:N[:RESP][@PORT]`` / ``write:N[:RESP][@PORT]``) makes the
+    DRAM model answer the n-th read beat or write burst of that port with SLVERR (2) or
+    DECERR (3).  An accelerator that ends with an error status raises SimulationError in
+    one line, unless ``allow_errors``: then the results carry the DRAM image before
+    (``dram_before``) and after (``dram_after``) the phase."""
     run_dir = Path(run_dir).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
     R, C, W = params.array.rows, params.array.cols, params.bus_width
@@ -122,14 +133,15 @@ def run_phase(params: SoCParams, jobs: dict, *, mem: MemoryParams = MemoryParams
                   "y_addr": place.y_addr, "win_base": i * window, "win_limit": (i + 1) * window}
         accs.append({"index": i, "registers": [(REGISTERS[k], v) for k, v in values.items()]})
     port_words = _port_images(image, params.mem_ports, W)
-    plusargs = []
+    plusargs = fault_plusargs(faults if faults is not None else faults_from_env(), params.mem_ports)
     for j, words in enumerate(port_words):
         write_words(run_dir / f"mem{j}.hex", words)
         plusargs += [f"+MEM_INIT{j}={run_dir / f'mem{j}.hex'}", f"+MEM_DUMP{j}={run_dir / f'dump{j}.hex'}"]
     work = sum(j.W.shape[0] * j.W.shape[1] * j.X.shape[1] for j in jobs.values())
     byte_total = len(image)
     phase = {"accelerators": accs, "mem_ports": params.mem_ports, "dump_words": int(port_words[0].shape[0]),
-             "watchdog_cycles": int(100000 + 4 * work / (R * C) + 8 * byte_total / (W // 8))}
+             "watchdog_cycles": int(100000 + 4 * work / (R * C) + 8 * byte_total / (W // 8)),
+             "progress_cycles": progress_every or 0}
     (run_dir / "phase.json").write_text(json.dumps(phase))
     results_path = run_dir / "results.json"
     results_path.unlink(missing_ok=True)
@@ -144,7 +156,9 @@ def run_phase(params: SoCParams, jobs: dict, *, mem: MemoryParams = MemoryParams
     with capture:
         runner.run_test(spec, "sim.benches.soc_phase", run_dir=run_dir, plusargs=plusargs,
                         wall_timeout_s=wall_timeout_s,
-                        extra_env={"SOC_PHASE": str(run_dir / "phase.json"), "SOC_PHASE_RESULTS": str(results_path)})
+                        extra_env={"SOC_PHASE": str(run_dir / "phase.json"), "SOC_PHASE_RESULTS": str(results_path),
+                                   **({"SOC_PHASE_PROGRESS": str(run_dir / "progress.json")} if progress_every
+                                      else {})})
     results = json.loads(results_path.read_text())
     if capture_toggles:
         from .power.capture import read_toggles
@@ -157,4 +171,49 @@ def run_phase(params: SoCParams, jobs: dict, *, mem: MemoryParams = MemoryParams
         place = layouts[i]
         Y = read_output(memory[place.y_addr:place.y_addr + place.y_bytes], job.W.shape[0], job.X.shape[1], C, W)
         results["accelerators"][str(i)]["Y"] = Y
+    failed = {i: r["status"] for i, r in results["accelerators"].items() if r["status"] != STATUS_DONE}
+    if allow_errors:
+        results["dram_before"], results["dram_after"], results["layouts"] = bytes(image), memory, layouts
+    elif failed:
+        i, status = sorted(failed.items())[0]
+        raise runner.SimulationError(f"accelerator {i} ended with status {status:#x}: {describe_status(status)}"
+                                     + (f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""))
     return results
+
+
+STATUS_DONE = 0b10                        # hw/csr.py: bit 1 done, bit 0 busy, bits 15:8 the error code
+ERROR_BITS = {0x01: "a zero dimension", 0x02: "the layer does not fit", 0x04: "a misaligned address",
+              0x08: "an access outside its window", 0x10: "a bus error response",
+              0x20: "the array rejected the layer"}
+
+
+def describe_status(status: int) -> str:
+    """The error bits of a node's STATUS word in words (hw/node.py)."""
+    code = status >> 8
+    words = [text for bit, text in ERROR_BITS.items() if code & bit]
+    return ", ".join(words) if words else ("not done" if not status & STATUS_DONE else "no error")
+
+
+def faults_from_env() -> dict:
+    """PP_INJECT_FAULT=read:N[:RESP][@PORT] or write:N[:RESP][@PORT] (a test hook)."""
+    text = os.environ.get("PP_INJECT_FAULT", "").strip()
+    if not text:
+        return {}
+    spec, _, port = text.partition("@")
+    kind, _, rest = spec.partition(":")
+    count, _, resp = rest.partition(":")
+    if kind not in ("read", "write") or not count.isdigit() or resp not in ("", "2", "3") or \
+            not (port == "" or port.isdigit()):
+        raise ValueError(f"PP_INJECT_FAULT={text!r}: expected read:N[:2|3][@PORT] or write:N[:2|3][@PORT]")
+    return {int(port or 0): {kind: int(count), "resp": int(resp or 2)}}
+
+
+def fault_plusargs(faults: dict, ports: int) -> list:
+    plusargs = []
+    for port, fault in faults.items():
+        if not 0 <= port < ports:
+            raise ValueError(f"fault on memory port {port}, but the SoC has {ports}")
+        for key, arg in (("read", "FAULT_READ"), ("write", "FAULT_WRITE"), ("resp", "FAULT_RESP")):
+            if key in fault:
+                plusargs.append(f"+MEM_INIT{port}_{arg}={int(fault[key])}")
+    return plusargs

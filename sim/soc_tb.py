@@ -136,9 +136,9 @@ def _generated(name: str, text: str):
     path = BUILD_ROOT / "verilog" / f"{name}-{_hash(text)}" / f"{name}.sv"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         tmp.write_text(text)
-        tmp.replace(path)
+        os.replace(tmp, path)         # content-named and written whole, so concurrent runs agree
     return path
 
 

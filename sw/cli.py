@@ -83,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("bench-sparse", help="time dense vs CSR/BSR vs block-diagonal matmul of a pruned layer",
                        description="Time W (m x k) @ X (k x n) dense against torch CSR (and BSR where torch "
                        "supports the block) for magnitude and group-RMS pruning, and against the block-diagonal "
-                       "batched GEMM of partition pruning, at matched densities (seed 002's benchmark). Prints "
+                       "batched GEMM of partition pruning, at matched densities (Hartenstein et al.'s benchmark). Prints "
                        "Markdown with speedups over dense and writes a plot under build/bench/.")
     s.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     s.add_argument("--m", type=int, default=None, help="output features, rows of W (default 4096; 1024 with --quick)")

@@ -1,15 +1,18 @@
-"""The networks of the paper and of the related seeds, as plain torch.nn modules.
+"""The networks of Partition Pruning (Shahhosseini et al.) and of the related pruning
+papers, as plain torch.nn modules.
 
 Each model ends in three or more nn.Linear layers; the last one is the classifier,
 which `sw.prune.prune_model` leaves dense. Nothing here is special to pruning: any
 nn.Module with Linear layers can be pruned the same way.
 
-* `TinyVGG16`, `TinyAlexNet` (seed 000): 56x56x3 input, three FC layers, 200 classes.
+* `TinyVGG16`, `TinyAlexNet` (Partition Pruning, Shahhosseini et al.): 56x56x3 input, three FC layers, 200 classes.
   The paper does not list layer widths; we keep the originals' conv stacks and their
   4096-4096-classes FC head (`fc` sets the width), with an adaptive pool in between.
-* `LeNet300100` (Han et al., seed 004): 784-300-100-10 MLP.
-* `LeNet5` (seeds 003, 004): 6c5-16c5-120-84-10 on 28x28 (LeCun et al. 1998, padded).
-* `MLP8` (seed 002, Table 2): 784-128-128-256-256-512-512-10, the "eight layer" net
+* `LeNet300100` (pruned in Han et al., "Learning both Weights and Connections"):
+  784-300-100-10 MLP.
+* `LeNet5` (pruned in Han et al. and in Scalpel, Yu et al.): 6c5-16c5-120-84-10 on
+  28x28 (LeCun et al. 1998, padded).
+* `MLP8` (Hartenstein et al., "Weight Pruning for Deep Neural Networks on GPUs", Table 2): 784-128-128-256-256-512-512-10, the "eight layer" net
   (eight layers of neurons, seven weight matrices).
 """
 

@@ -1,4 +1,4 @@
-"""Partition Pruning of one fully connected layer (seed 000, sec. 3).
+"""Partition Pruning of one fully connected layer (Shahhosseini et al., sec. 3).
 
 A layer y = W x + b with W of shape (m out_features, n in_features) is split into P
 balanced row groups and P balanced column groups; only links whose row and column fall

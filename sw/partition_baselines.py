@@ -1,6 +1,6 @@
 """Reference partitioners that the default optimiser is measured against.
 
-* `paper_greedy`: the randomized greedy of the Partition Pruning paper (seed 000, sec. 3.4),
+* `paper_greedy`: the randomized greedy of the Partition Pruning paper (Shahhosseini et al., sec. 3.4),
   kept as faithful as the text allows so results can be compared with it.
 * `random_groups`: a uniformly random balanced partition (the floor any method must beat).
 * `coclustering_groups`: scikit-learn's SpectralCoclustering, rounded to balanced groups.

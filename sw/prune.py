@@ -3,12 +3,15 @@
 
 Methods (all keep the requested *density*, the kept share of the tensor):
 
-* `magnitude`        - smallest |w| go (Han et al. 2015, seed 004); per layer.
+* `magnitude`        - smallest |w| go (Han et al. 2015, "Learning both Weights and
+                       Connections for Efficient Neural Networks"); per layer.
 * `global_magnitude` - one |w| threshold over several layers (Han et al.).
-* `group_rms`        - groups of g adjacent weights in a row, ranked by RMS (seed 002).
-* `simd`             - Scalpel's SIMD-aware pruning: groups of the SIMD width (seed 003).
+* `group_rms`        - groups of g adjacent weights in a row, ranked by RMS (Hartenstein et al.,
+                       "Weight Pruning for Deep Neural Networks on GPUs").
+* `simd`             - Scalpel's SIMD-aware pruning: groups of the SIMD width (Yu et al. 2017,
+                       "Scalpel: Customizing DNN Pruning to the Underlying Hardware Parallelism").
 * `node`             - Scalpel's node pruning: whole output neurons (rows and bias).
-* `partition`        - Partition Pruning: P balanced diagonal blocks (seed 000).
+* `partition`        - Partition Pruning (Shahhosseini et al.): P balanced diagonal blocks.
 
 Every method has PRUNING_TYPE "global": it sees the whole tensor and the previous mask,
 keeps pruned weights pruned and targets an absolute density, so calling a method again
@@ -79,7 +82,8 @@ class MagnitudePruning(prune.BasePruningMethod):
 class GroupRMSPruning(prune.BasePruningMethod):
     """Groups of `group_size` adjacent weights in a row (aligned at multiples of the
     group size, the last one may be shorter), ranked by the RMS of their weights; the
-    weakest groups go until the density is reached (Hartenstein et al., seed 002).
+    weakest groups go until the density is reached (Hartenstein et al., "Weight Pruning
+    for Deep Neural Networks on GPUs").
     Tensors of more than two dimensions are grouped along their flattened rows."""
 
     PRUNING_TYPE = "global"
@@ -117,7 +121,7 @@ class GroupRMSPruning(prune.BasePruningMethod):
 
 
 class SimdPruning(GroupRMSPruning):
-    """Scalpel's SIMD-aware weight pruning (Yu et al. 2017, seed 003): weights that one
+    """Scalpel's SIMD-aware weight pruning (Yu et al., ISCA 2017): weights that one
     SIMD instruction loads together (`width` adjacent inputs of a row) live or die as a
     group, ranked by RMS, so the sparse kernel still issues full-width vector loads.
     Same mechanics as group-RMS; the group is the SIMD width (2 on Cortex-M4, 4 or 8 with
@@ -128,7 +132,7 @@ class SimdPruning(GroupRMSPruning):
 
 
 class NodePruning(prune.BasePruningMethod):
-    """Scalpel's node pruning (seed 003): remove whole output neurons, i.e. rows of W,
+    """Scalpel's node pruning (Yu et al., ISCA 2017): remove whole output neurons, i.e. rows of W,
     so the layer stays dense but smaller. Neurons are ranked by the L2 norm of their
     incoming weights (Scalpel learns mask layers for this during training; the norm is
     the usual training-free stand-in). `node()` also prunes the matching biases."""
@@ -148,7 +152,7 @@ class NodePruning(prune.BasePruningMethod):
 
 
 class PartitionPruning(prune.BasePruningMethod):
-    """Partition Pruning (seed 000): keep P balanced diagonal blocks (after permutation)
+    """Partition Pruning (Shahhosseini et al.): keep P balanced diagonal blocks (after permutation)
     that hold the most sum |w|. The chosen `PartitionPlan` is kept in `.plan` and on the
     module as `partition_plan` for export."""
 

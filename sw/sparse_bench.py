@@ -1,9 +1,10 @@
-"""Dense vs CSR vs block-diagonal matmul for one pruned layer (issue 8, seed 002).
+"""Dense vs CSR vs block-diagonal matmul for one pruned layer, after Hartenstein et al.,
+"Weight Pruning for Deep Neural Networks on GPUs".
 
     python -m sw bench-sparse [--device cpu|cuda] [--m 4096 --k 4096 --n 50] \\
         [--out build/sparse_bench.md] [--json raw.json] [--quick]
 
-Seed 002 (Hartenstein et al.) timed a 4096 x 4096 weight times a 4096 x 50 batch on a
+Hartenstein et al. timed a 4096 x 4096 weight times a 4096 x 50 batch on a
 GTX 950M: dense (cuBLAS) against CSR (cuSPARSE) for group-RMS pruning at rates 80-98 %
 and group sizes 1-64. This module times the same product on the machine at hand, with
 torch, for three ways of pruning the weight at matched densities:
@@ -20,7 +21,7 @@ torch, for three ways of pruning the weight at matched densities:
 
 The baseline is the dense product with the unpruned weight. Every form is timed with
 its gather/scatter but without format conversion (CSR/BSR/blocks are built once, as a
-deployed model would store them; seed 002 also timed the kernel only). Timing: warm-up
+deployed model would store them; Hartenstein et al. also timed the kernel only). Timing: warm-up
 calls, then `repeats` samples taken round-robin over all forms of one density (so a
 change of machine load hits them alike), each sample the mean of enough back-to-back
 calls to last `min_sample_s`; the device is synchronised before and after each sample
@@ -61,9 +62,9 @@ from .prune import GroupRMSPruning, MagnitudePruning
 RTOL = 1e-4
 ATOL_SCALE = 1e-4
 
-# Seed 002 (Hartenstein et al., GTX 950M, CUDA 9.0.176, cuBLAS vs cuSPARSE CSR,
+# Hartenstein et al. (GTX 950M, CUDA 9.0.176, cuBLAS vs cuSPARSE CSR,
 # 4096x4096 times 4096x50, kernel time only). Only numbers that appear in its text.
-SEED002 = {
+HARTENSTEIN = {
     "hardware": "NVIDIA GeForce GTX 950M (2 GB), CUDA 9.0.176, cuBLAS dense vs cuSPARSE CSR",
     "shape": "4096x4096 times 4096x50",
     "break_even": {1: 94.0, 32: 84.0},  # pruning rate (%) at which speedup reaches 1 (g=32: "greater than 1 at 84%")
@@ -387,14 +388,14 @@ def _measure(cfg: SparseBenchConfig, device: torch.device) -> dict:
     cfg_dict = asdict(cfg)
     return {"config": cfg_dict, "machine": info, "results": records, "unsupported_bsr": unsupported,
             "rows": rows, "prune_s": prune_s, "total_s": time.perf_counter() - t0,
-            "tolerance": {"rtol": RTOL, "atol": f"{ATOL_SCALE} * max|ref|"}, "seed002": _seed002_json()}
+            "tolerance": {"rtol": RTOL, "atol": f"{ATOL_SCALE} * max|ref|"}, "hartenstein": _hartenstein_json()}
 
 
-def _seed002_json() -> dict:
-    d = dict(SEED002)
-    d["break_even"] = {str(k): v for k, v in SEED002["break_even"].items()}
-    d["speedup_90"] = {str(k): v for k, v in SEED002["speedup_90"].items()}
-    d["slower_than_dense_90"] = list(SEED002["slower_than_dense_90"])
+def _hartenstein_json() -> dict:
+    d = dict(HARTENSTEIN)
+    d["break_even"] = {str(k): v for k, v in HARTENSTEIN["break_even"].items()}
+    d["speedup_90"] = {str(k): v for k, v in HARTENSTEIN["speedup_90"].items()}
+    d["slower_than_dense_90"] = list(HARTENSTEIN["slower_than_dense_90"])
     return d
 
 
@@ -502,12 +503,12 @@ def break_even(res: dict, g: int) -> str:
     return f"{_fmt_rate(rate)} % ({s:.2f}x; {before:.2f}x at {_fmt_rate(before_rate)} %)"
 
 
-def seed002_markdown(res: dict) -> str:
+def hartenstein_markdown(res: dict) -> str:
     dev = res["machine"].get("gpu") or res["machine"].get("cpu", "")
     rl90 = _fmt_rate(90.0)
     at90 = lambda g: _find(res["results"], rate_label=rl90, format="csr", group_size=g)  # noqa: E731
     here = f"this run ({res['machine']['device']}: {dev})"
-    lines = [f"| CSR vs dense, {SEED002['shape']} | seed 002 (GTX 950M, CUDA 9) | {here} |", "|---|---|---|"]
+    lines = [f"| CSR vs dense, {HARTENSTEIN['shape']} | Hartenstein et al. (GTX 950M, CUDA 9) | {here} |", "|---|---|---|"]
     lines.append(f"| break-even pruning rate, g = 1 (magnitude) | 94 % | {break_even(res, 1)} |")
     lines.append(f"| break-even pruning rate, g = 32 | speedup > 1 at 84 % | {break_even(res, 32)} |")
     for g, text in ((32, "1.57x"), (8, "1.49x (\"speedup of 49.08%\")"), (1, "< 1 (slower than dense)"),
@@ -550,10 +551,10 @@ def plot(res: dict, path: Path) -> Path | None:
     rates = sorted({r["rate"] for r in res["results"]})
     ax.plot(rates, [100 / (100 - x) for x in rates], ls=":", color="gray", lw=1,
             label="FLOP-proportional (1 / density)")
-    ref = [(90, SEED002["speedup_90"][32], "g=32", (4, 3)), (90, SEED002["speedup_90"][8], "g=8", (4, -9)),
+    ref = [(90, HARTENSTEIN["speedup_90"][32], "g=32", (4, 3)), (90, HARTENSTEIN["speedup_90"][8], "g=8", (4, -9)),
            (94, 1.0, "g=1", (4, 3))]
     ax.scatter([p[0] for p in ref], [p[1] for p in ref], marker="x", color="black", zorder=5,
-               label="seed 002, GTX 950M CSR (quoted)")
+               label="Hartenstein et al., GTX 950M CSR (quoted)")
     for x, y, t, off in ref:
         ax.annotate(t, (x, y), textcoords="offset points", xytext=off, fontsize=7)
     ax.axhline(1.0, color="black", lw=0.8)
@@ -591,7 +592,7 @@ def markdown(res: dict, plot_path: str | None) -> str:
              f"baseline of the same row; each sample >= {1e3 * c['min_sample_s']:.0f} ms of back-to-back calls"
              f"{', device synchronised' if m['device'] == 'cuda' else ''}).", "",
              "Speedup = dense time / form time (higher is better; < 1 is slower than dense). CSR g=1 is "
-             "magnitude pruning, g >= 2 group-RMS (seed 002), both from `sw.prune`; partition is "
+             "magnitude pruning, g >= 2 group-RMS (Hartenstein et al.), both from `sw.prune`; partition is "
              f"`sw.partition.partition_prune` (optimiser `{c['optimizer']}`) at P = 1/(1 - rate), timed as CSR "
              "of its mask and as the block-diagonal form: gather inputs, one `torch.bmm` over the P zero-padded "
              "blocks, scatter outputs (block-diag bmm), or a loop of P `mm` (block-diag loop), gather and scatter "
@@ -604,7 +605,7 @@ def markdown(res: dict, plot_path: str | None) -> str:
                   + "; ".join(f"`{s}`" for s in msgs) + ".", ""]
     if plot_path:
         parts += [f"Plot: `{plot_path}` (speedup vs pruning rate, log scale, one line per form; "
-                  "black crosses: seed 002's quoted GTX 950M figures).", ""]
+                  "black crosses: Hartenstein et al.'s quoted GTX 950M figures).", ""]
     h = headline(res, 3)
     if h is not None:
         bd, mag, pc = h["bd_bmm"], h["magnitude_csr"], h["partition_csr"]
@@ -620,12 +621,12 @@ def markdown(res: dict, plot_path: str | None) -> str:
                   "Output check: max |out - ref| / max |ref| against the float64 masked product; all forms must "
                   f"pass allclose(rtol={RTOL:g}, atol={ATOL_SCALE:g} * max|ref|), a float32 reduction-order "
                   "tolerance, not bit-exactness.", ""]
-    parts += ["### Beside seed 002", "",
-              f"Seed 002 (Hartenstein et al.): {SEED002['hardware']}, {SEED002['shape']}, kernel time only, group "
+    parts += ["### Beside Hartenstein et al.", "",
+              f"Hartenstein et al.: {HARTENSTEIN['hardware']}, {HARTENSTEIN['shape']}, kernel time only, group "
               "sizes 1-64 at pruning rates 80-98 %. Its figures below are the ones stated in its text (the rest "
               "are only in its Figure 3, which is not quoted); the paper reports 1.57x at 90 % in the abstract and "
               "1.5x in the conclusion. Break-even here = the lowest measured rate with speedup >= 1.", "",
-              seed002_markdown(res), ""]
+              hartenstein_markdown(res), ""]
     bad = [r for r in res["results"] if not r["ok"]]
     worst = max(r["max_rel_err"] for r in res["results"])
     parts.append(f"Output checks: {len(res['results']) - len(bad)} of {len(res['results'])} forms match the masked "
@@ -677,4 +678,4 @@ def quick_config(**overrides) -> SparseBenchConfig:
 
 __all__ = ["BlockDiagonal", "SparseBenchConfig", "check_output", "load_results", "machine_info", "measure",
            "quick_config",
-           "run", "speedup_table", "time_round_robin", "SEED002"]
+           "run", "speedup_table", "time_round_robin", "HARTENSTEIN"]

@@ -1,6 +1,6 @@
 """Train, prune, fine-tune with the masks held, evaluate top-1 / top-5.
 
-The flow is the paper's (seed 000, sec. 5): train a baseline, prune all FC layers but
+The flow is the paper's (Partition Pruning, Shahhosseini et al., sec. 5): train a baseline, prune all FC layers but
 the classifier, measure, retrain with the pruning masks in place, measure again.
 Masks are held by torch's pruning hooks: the forward pass uses weight_orig * mask, so
 pruned weights get zero gradient and stay zero.

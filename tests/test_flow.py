@@ -1,7 +1,7 @@
 """End-to-end flow on a small SoC: pruned LeNet-300-100 FC layers on 2 accelerators.
 
 Uses 4x4 arrays and a batch of 16 so the regression stays fast; `make sim`
-runs the paper's 32x32 arrays.  Checks the report contract of DESIGN.md,
+runs the paper's 32x32 arrays.  Checks the report contract (docs/architecture.md, "make sim report"),
 bit-exactness of every output, hardware vs torch accuracy on the batch, and
 the one-line errors for bad input (nothing half-written).
 """
@@ -121,16 +121,27 @@ def test_paper_dims_are_tinyvgg16s_fc_layers():
 
 
 @pytest.mark.parametrize("args,message", [
-    (["--partitions", "0"], "PARTITIONS must be >= 1"),
+    (["--partitions", "0"], "PARTITIONS must be an integer from 1 to 16"),
     (["--partitions", "5", "--scale", "paper", "--fc-dims", "8,4,4,2"], "larger than layer"),
-    (["--partitions", "400", "--rows", "4", "--cols", "4"], "larger than layer"),
+    (["--partitions", "17", "--rows", "4", "--cols", "4"], "PARTITIONS must be an integer from 1 to 16"),
+    (["--partitions", "3", "--mem-ports", "3"], "MEM_PORTS must be one of 1, 2, 4, 8"),
+    (["--partitions", "3", "--sweep", "--rows", "0"], "ROWS must be an integer from 1 to 256"),
+    (["--partitions", "3", "--batch", "0"], "BATCH must be an integer from 1 to 4096"),
+    (["--partitions", "3", "--data", "/nonexistent/data.npz"], "DATA=/nonexistent/data.npz is neither"),
+    (["--partitions", "3", "--fc-dims", "8,4"], "--fc-dims goes with SCALE=paper"),
     (["--model", "/nonexistent/model.py:build"], "model file not found"),
-    (["--model", "{nolinear}"], "no nn.Linear layer"),
+    (["--model", "{nolinear}"], "no nn.Linear"),
+    (["--model", "{notamodule}"], "not a torch.nn.Module"),
+    (["--model", "{wrongshape}", "--data", "digits"], "does not fit the data: digits inputs are (1, 8, 8)"),
 ])
 def test_flow_bad_input(args, message, tmp_path):
-    model = tmp_path / "conv_only.py"
-    model.write_text("import torch.nn as nn\n\ndef build():\n    return nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten())\n")
-    args = [a.replace("{nolinear}", f"{model}:build") for a in args]
+    model = tmp_path / "models.py"
+    model.write_text("import torch.nn as nn\n\n"
+                     "def conv_only():\n    return nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten())\n\n"
+                     "def not_a_module():\n    return 42\n\n"
+                     "def wrong_shape():\n    return nn.Sequential(nn.Flatten(), nn.Linear(784, 20), nn.ReLU(), nn.Linear(20, 10))\n")
+    names = {"{nolinear}": "conv_only", "{notamodule}": "not_a_module", "{wrongshape}": "wrong_shape"}
+    args = [f"{model}:{names[a]}" if a in names else a for a in args]
     out = BUILD_ROOT / "sim" / (("paper-" if "paper" in args else "") +
                                 f"P{args[1] if args[0] == '--partitions' else 3}")
     before = out.exists() and (out / "report.json").read_text()

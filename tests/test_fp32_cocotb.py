@@ -1,6 +1,6 @@
 """Generated FP32 Verilog against Berkeley SoftFloat, through cocotb.
 
-Each case streams the issue's oracle set -- uniform random bit patterns,
+Each case streams the full oracle set -- uniform random bit patterns,
 subnormal-heavy, cancellation-heavy (adder) and the TestFloat level-1
 boundary set (all 14,400 pairs) -- one operation per cycle through the
 generated module on Verilator or Icarus, and requires zero mismatches.

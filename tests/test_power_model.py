@@ -207,12 +207,12 @@ def test_vcd_toggle_counts(tmp_path):
 
 
 @pytest.mark.parametrize("text,expect", [
-    ("$scope module tb $end\n$var wire x ! a $end\n", r"w\.vcd:2: \$var width 'x'"),
+    ("$scope module tb $end\n$var wire x ! a $end\n", r"w\.vcd:2: malformed VCD: Expected decimal value"),
     ("$scope module tb $end\n$var wire 1 ! a $end\n$upscope $end\n", r"w\.vcd:3: no \$enddefinitions"),
     ("$scope module tb $end\n$var wire 4 ! a $end\n$upscope $end\n$enddefinitions $end\n#0\nb10!\n",
-     r"w\.vcd:6: malformed vector"),
+     r"w\.vcd:6: malformed VCD: Expected whitespace after vector value"),
     ("$scope module tb $end\n$var wire 1 ! a $end\n$upscope $end\n$enddefinitions $end\n#0\n?!\n",
-     r"w\.vcd:6: unexpected text"),
+     r"w\.vcd:6: malformed VCD: confused: \?"),
 ])
 def test_malformed_vcd_names_file_and_line(tmp_path, text, expect):
     path = tmp_path / "w.vcd"
@@ -315,6 +315,14 @@ def test_energy_formula_by_hand():
     assert e.details["fp"]["fp32_mul"]["pj_per_op"] == pytest.approx(24.35)
 
 
+def test_dram_background_is_paid_per_channel():
+    table = load_table("aladdin-40nm")
+    one, two = (compute_energy(Activity(cycles=1000, dram=DramTraffic(64, 0, channels=c)), table) for c in (1, 2))
+    assert one.components["dram_background"] > 0
+    assert two.components["dram_background"] == pytest.approx(2 * one.components["dram_background"])
+    assert two.components["dram_read_write"] == one.components["dram_read_write"]
+
+
 def test_zero_activity_costs_only_time():
     t = load_table("horowitz-45nm")
     e = compute_energy(_activity(toggles={}, fp_ops=[FPOps("fp32_mul", 100, 0)], sram=[], dram=None), t)
@@ -362,7 +370,14 @@ def test_report_section_markdown_and_plot(tmp_path):
     assert set(fields) >= {"baseline_energy_pj", "energy_pj", "energy_ratio"} and fields["energy_ratio"] == pytest.approx(3)
     assert section["tables"]["horowitz-45nm"]["figures"]["flop_clock_fj"]["borrowed_from"] == "aladdin-40nm"
     md = energy_markdown(section)
-    assert "| aladdin-40nm |" in md and "3.00x | 2.73x |" in md and "| fc2 |" in md and "FP32 multiply" in md
+    assert "| aladdin-40nm |" in md and "| 3.00x | 3.00x |" in md and "| fc2 |" in md and "FP32 multiply" in md
+    for t in tables:                       # the baseline is the same work three times over
+        c = section["comparison"]["tables"][t]
+        assert c["event_energy_ratio"] == pytest.approx(3.0)
+        share = c["time_proportional_share"]
+        assert 0 < share["pruned"] < 1 and share["baseline"] == pytest.approx(share["pruned"])
+    assert section["shared"].startswith("horowitz-45nm borrows flop_clock_fj")
+    assert "DRAM table" in section["shared"] and f"Figures the tables share: {section['shared']}" in md
     png = plot_energy(section, tmp_path / "energy.png", title="P=3")
     data = png.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000

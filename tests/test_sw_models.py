@@ -1,4 +1,4 @@
-"""sw.models: the paper's and the seeds' networks."""
+"""sw.models: the networks of Partition Pruning and of the related pruning papers."""
 
 import inspect
 

@@ -1,4 +1,4 @@
-"""sw.sparse_bench (issue 8): every form matches the dense masked product, the timing
+"""sw.sparse_bench: every form matches the dense masked product, the timing
 gives positive finite speedups, the Markdown has the expected rows, and bad input is
 a one-line error with exit 2 that writes nothing. Small sizes: the full 4096 x 4096
 bench runs by hand (python -m sw bench-sparse)."""
@@ -86,7 +86,7 @@ def test_markdown_table_and_headline(small_results, tmp_path):
     assert table[1].split("|")[2].strip() == "3" and table[3].split("|")[2].strip() == "-"
     assert "### P = 3 (66.7 % pruned)" in text
     assert "| **block-diagonal, bmm with gather/scatter** |" in text and "| magnitude, CSR |" in text
-    assert "### Beside seed 002" in text and "| 94 % |" in text and "1.57x" in text
+    assert "### Beside Hartenstein et al." in text and "| 94 % |" in text and "1.57x" in text
     assert "WRONG" not in text and str(tmp_path / "p.png") in text
 
 

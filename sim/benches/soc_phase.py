@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 import cocotb
-from cocotb.triggers import ClockCycles, RisingEdge, with_timeout, SimTimeoutError
+from cocotb.triggers import ClockCycles, RisingEdge, SimTimeoutError, Timer, with_timeout
 from cocotb.utils import get_sim_time
 from cocotbext.axi import AxiLiteBus, AxiLiteMaster
 
@@ -24,6 +24,16 @@ from sim.soc_tb import STATS
 
 def now_cycles():
     return round(get_sim_time("ns") / CLOCK_NS)
+
+
+async def report_progress(path: Path, every_cycles: int):
+    """Write the cycles simulated so far to ``path`` every ``every_cycles``: one wake-up
+    per interval, so the flow can show progress of long phases without a per-cycle cost."""
+    tmp = path.with_name(path.name + ".tmp")
+    while True:
+        await Timer(every_cycles * CLOCK_NS, "ns")
+        tmp.write_text(json.dumps({"cycles": now_cycles()}))
+        tmp.replace(path)
 
 
 @cocotb.test()
@@ -53,6 +63,8 @@ async def phase(dut):
         starts[acc["index"]] = now_cycles()
         await csr.write(BLOCK_BYTES * acc["index"] + CTRL_OFFSET, (1).to_bytes(4, "little"))
     mask = sum(1 << a["index"] for a in job["accelerators"])
+    progress = os.environ.get("SOC_PHASE_PROGRESS")
+    reporter = cocotb.start_soon(report_progress(Path(progress), job["progress_cycles"])) if progress else None
     finished = {}
 
     async def wait_all():
@@ -71,6 +83,8 @@ async def phase(dut):
     except SimTimeoutError:
         raise AssertionError(f"watchdog: accelerators {sorted(set(starts) - set(finished))} not done after "
                              f"{job['watchdog_cycles']} cycles (irq={int(dut.irq.value):b})") from None
+    if reporter is not None:
+        reporter.cancel()
     results = {"accelerators": {}, "phase_cycles": max(finished.values()) - min(starts.values())}
     for a in job["accelerators"]:
         i = a["index"]
@@ -88,7 +102,6 @@ async def phase(dut):
     dut.dump.value = 0
     await ClockCycles(dut.clk, 2)
     Path(os.environ["SOC_PHASE_RESULTS"]).write_text(json.dumps(results, indent=1))
-    bad = {i: r["status"] for i, r in results["accelerators"].items() if r["status"] != 0b10}
-    assert not bad, f"accelerators ended with error status {bad}"
+    # an accelerator's error status is a result, judged by the host driver (sim/soc_driver.py)
     violations = [int(getattr(dut, f"mem{j}_axi_violations").value) for j in range(job["mem_ports"])]
     assert not any(violations), f"AXI protocol violations per memory port {violations} (axi_checker lines in sim.log)"

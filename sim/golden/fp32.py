@@ -3,7 +3,7 @@
 Two oracles, both bit-exact for non-NaN results:
 
 * ``softfloat(op, a, b)`` -- Berkeley SoftFloat through softfloatpy, the
-  reference the issue names (about a million operations per second);
+  reference for IEEE-754 binary32 (about a million operations per second);
 * ``numpy_op(op, a, b)`` -- numpy float32, which matches SoftFloat on every
   non-NaN result and is what the array golden models are built on.
 
@@ -14,7 +14,6 @@ NaN results are compared as a class: the hardware must return the quiet NaN
 import numpy as np
 
 QNAN = np.uint32(0x7FC00000)
-OPS = ("mul", "add")
 
 
 def _as_bits(x) -> np.ndarray:
@@ -141,7 +140,7 @@ def boundary_pairs():
 
 
 def regression_set(op: str, rng, n_random: int):
-    """The issue's full oracle set: random, subnormal-heavy, cancellation, boundary."""
+    """The full oracle set (README, Verification): random, subnormal-heavy, cancellation, boundary."""
     parts = [
         (random_bits(rng, n_random), random_bits(rng, n_random)),
         subnormal_heavy(rng, n_random),

@@ -1,4 +1,4 @@
-"""Power model: toggle counts and event counts -> energy per component (see DESIGN.md).
+"""Power model: toggle counts and event counts -> energy per component (see docs/architecture.md, "Energy model").
 
     from sim.power import load_table, compute_energy, measure_fp_stream
     m = measure_fp_stream("mul", a, b, simulator="verilator", run_dir="build/runs/power")

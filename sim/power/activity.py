@@ -21,8 +21,9 @@ not C identifiers (Amaranth's ``$1000`` becomes ``__0241000``; a module
 ``pp_accel_pe.mul`` becomes ``pp_accel_pe__DOT__mul``); the reader decodes
 them back to the Verilog names.
 
-**Icarus** writes a VCD through ``$dumpvars``; :func:`read_vcd` counts, per
-variable and bit, the changes between known 0 and 1 values.  Icarus starts
+**Icarus** writes a VCD through ``$dumpvars``; :func:`read_vcd` tokenizes it
+with pyvcd and counts, per variable and bit, the changes between known 0 and
+1 values.  Icarus starts
 registers at X where Verilator (2-state) starts them at 0; with
 ``x_as_zero=True`` (the default) X and Z read as 0, which is exactly
 Verilator's view, so the two readers agree bit for bit on a design whose
@@ -33,6 +34,10 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+
+from vcd import reader as vcd_reader
+from vcd.common import VarType
+from vcd.reader import TokenKind
 
 
 class CoverageFileError(ValueError):
@@ -166,148 +171,116 @@ def read_coverage(path) -> list[SignalToggles]:
 
 # ---------------------------------------------------------------- VCD
 
-_XZ_TO_ZERO = str.maketrans("xXzZuUwW-", "000000000")
-_XZ_TO_ONE = str.maketrans("01xXzZuUwW-", "00111111111")
+_XZ_TO_ZERO = str.maketrans("xXzZ", "0000")
+_XZ_TO_ONE = str.maketrans("01xXzZ", "001111")
 
 
 def read_vcd(path, *, scope: str | None = None, x_as_zero: bool = True) -> list[SignalToggles]:
     """Count bit toggles per variable in a VCD (Icarus ``$dumpvars``), streaming.
 
-    ``scope`` (dotted, e.g. ``fp_stream_tb.dut``) keeps only variables at or
-    below it.  Each bit's changes between 0 and 1 are counted; with
-    ``x_as_zero`` X/Z read as 0 (Verilator's 2-state view, so an X->1
-    initialisation counts as a rise, as it does there); otherwise changes to
-    or from X/Z are not counted.  Values inside ``$dumpoff`` sections are
-    ignored.  About a million value changes take a second or two.
+    pyvcd's tokenizer reads the file; this function only counts.  ``scope``
+    (dotted, e.g. ``fp_stream_tb.dut``) keeps only variables at or below it.
+    Each bit's changes between 0 and 1 are counted; with ``x_as_zero`` X/Z
+    read as 0 (Verilator's 2-state view, so an X->1 initialisation counts as a
+    rise, as it does there); otherwise changes to or from X/Z are not counted.
+    Values inside ``$dumpoff`` sections are ignored.  Raises
+    :class:`CoverageFileError` naming the file and line on anything malformed.
     """
     path = Path(path)
     if not path.exists():
         raise CoverageFileError(f"{path}: VCD file not found")
-    scope_parts = scope.split(".") if scope else []
-    stack = []
-    vars_by_id = defaultdict(list)     # id -> [(hier, name, width)]
-    ids_width = {}
-    lineno = 0
-    with open(path, "r", encoding="utf-8", errors="surrogateescape") as fh:
-        # ---- header
-        tokens = []
-        header_done = False
-        for line in fh:
-            lineno += 1
-            tokens.extend(line.split())
-            while "$end" in tokens:
-                cut = tokens.index("$end")
-                command, tokens = tokens[:cut], tokens[cut + 1:]
-                if not command:
-                    continue
-                kw = command[0]
-                if kw == "$scope":
-                    if len(command) < 3:
-                        raise CoverageFileError(f"{path}:{lineno}: malformed $scope (need type and name)")
-                    stack.append(command[2])
-                elif kw == "$upscope":
-                    if not stack:
-                        raise CoverageFileError(f"{path}:{lineno}: $upscope without an open $scope")
-                    stack.pop()
-                elif kw == "$var":
-                    if len(command) < 5:
-                        raise CoverageFileError(f"{path}:{lineno}: malformed $var (need type, width, id, name)")
-                    try:
-                        width = int(command[2])
-                    except ValueError:
-                        raise CoverageFileError(f"{path}:{lineno}: $var width {command[2]!r} is not an integer") from None
-                    if stack[:len(scope_parts)] == scope_parts and command[1] != "real":
-                        name = command[4]
-                        if name.startswith("\\"):      # escaped identifier: \$1000 -> $1000
-                            name = name[1:]
-                        vars_by_id[command[3]].append((".".join(stack), name, width))
-                        ids_width[command[3]] = width
-                elif kw == "$enddefinitions":
-                    header_done = True
-                    break
-            if header_done:
-                break
-        if not header_done:
-            raise CoverageFileError(f"{path}:{lineno}: no $enddefinitions: not a VCD, or truncated in the header")
-        if scope and not vars_by_id:
-            raise CoverageFileError(f"{path}: no variables under scope {scope!r}")
-
-        # ---- value changes
-        value = {}                      # id -> int (x as 0)
-        known = {}                      # id -> int mask of 0/1 bits (only without x_as_zero)
-        rises = defaultdict(int)
-        falls = defaultdict(int)
-        dumpoff = False
-        saw_x = set()
-        for line in fh:
-            lineno += 1
-            c = line[:1]
-            if c == "#" or c == "\n" or c == "":
-                continue
-            if c in "01xXzZ":
-                ident = line[1:].strip()
-                if ident not in ids_width or dumpoff:
-                    continue
-                text = c
-            elif c in "bB":
-                parts = line[1:].split()
-                if len(parts) != 2:
-                    raise CoverageFileError(f"{path}:{lineno}: malformed vector value change {line.strip()!r}")
-                text, ident = parts
-                if ident not in ids_width or dumpoff:
-                    continue
-            elif c in "rR":
-                continue
-            elif c == "$":
-                word = line.split()[0]
-                if word == "$dumpoff":
-                    dumpoff = True
-                elif word == "$dumpon":
-                    dumpoff = False
-                # $dumpvars / $dumpall / $end: their value lines follow as usual
-                continue
-            elif c.isspace():
-                if line.strip():
-                    raise CoverageFileError(f"{path}:{lineno}: unexpected text {line.strip()[:40]!r}")
-                continue
-            else:
-                raise CoverageFileError(f"{path}:{lineno}: unexpected text {line.strip()[:40]!r}")
-            if not text.isdigit():
-                saw_x.add(ident)
-            try:
-                if x_as_zero:
-                    new = int(text.translate(_XZ_TO_ZERO), 2)
-                    new_known = -1
-                else:
-                    new = int(text.translate(_XZ_TO_ZERO), 2)
-                    unknown = int(text.translate(_XZ_TO_ONE), 2)
-                    if text[0] not in "01":      # VCD left-extends with x/z: the upper bits are unknown too
-                        unknown |= -1 << len(text)
-                    new_known = ~unknown
-            except ValueError:
-                raise CoverageFileError(f"{path}:{lineno}: bad value {text!r}") from None
-            if ident in value:
-                old = value[ident]
-                diff = old ^ new
-                if diff:
-                    if not x_as_zero:
-                        diff &= known[ident] & new_known
-                    rises[ident] += (diff & new).bit_count()
-                    falls[ident] += (diff & old).bit_count()
-            elif x_as_zero and new:
-                rises[ident] += new.bit_count()   # from Verilator's initial 0
-            value[ident] = new
-            if not x_as_zero:
-                known[ident] = new_known
+    with open(path, "rb") as fh:
+        tokens = vcd_reader.tokenize(fh)
+        try:
+            vars_by_id = _vcd_variables(tokens, path, scope)
+            counter = _ToggleCounter(x_as_zero)
+            counter.count(tokens, vars_by_id)
+        except vcd_reader.VCDParseError as exc:
+            message = str(exc).split(": ", 1)[-1]
+            raise CoverageFileError(f"{path}:{exc.loc.line}: malformed VCD: {message}") from None
     out = []
     for ident, refs in vars_by_id.items():
         for hier, name, width in refs:
             if is_simulation_artifact(name):
                 continue
-            r, f = rises.get(ident, 0), falls.get(ident, 0)
-            out.append(SignalToggles(hier, None, name, width, r + f, r, f, ident in saw_x))
+            r, f = counter.rises.get(ident, 0), counter.falls.get(ident, 0)
+            out.append(SignalToggles(hier, None, name, width, r + f, r, f, ident in counter.saw_x))
     return out
 
 
-def total_toggles(signals) -> int:
-    return sum(s.toggles for s in signals)
+def _vcd_variables(tokens, path: Path, scope: str | None) -> dict:
+    """Read the header up to ``$enddefinitions``: id code -> [(hierarchy, name, width)]
+    for every non-real variable at or below ``scope`` (one id may name several)."""
+    scope_parts = scope.split(".") if scope else []
+    stack, vars_by_id, line = [], defaultdict(list), 0
+    for token in tokens:
+        line = token.span.start.line
+        if token.kind is TokenKind.SCOPE:
+            stack.append(token.data.ident)
+        elif token.kind is TokenKind.UPSCOPE:
+            if not stack:
+                raise CoverageFileError(f"{path}:{line}: $upscope without an open $scope")
+            stack.pop()
+        elif token.kind is TokenKind.VAR:
+            var = token.data
+            if stack[:len(scope_parts)] == scope_parts and var.type_ is not VarType.real:
+                vars_by_id[var.id_code].append((".".join(stack), var.reference, var.size))
+        elif token.kind is TokenKind.ENDDEFINITIONS:
+            if scope and not vars_by_id:
+                raise CoverageFileError(f"{path}: no variables under scope {scope!r}")
+            return vars_by_id
+    raise CoverageFileError(f"{path}:{line}: no $enddefinitions: not a VCD, or truncated in the header")
+
+
+class _ToggleCounter:
+    """Rises and falls per id code over the value changes after the header."""
+
+    def __init__(self, x_as_zero: bool):
+        self.x_as_zero = x_as_zero
+        self.rises = defaultdict(int)
+        self.falls = defaultdict(int)
+        self.saw_x = set()
+        self.value = {}             # id -> int (X/Z as 0)
+        self.known = {}             # id -> mask of 0/1 bits (only without x_as_zero)
+
+    def count(self, tokens, vars_by_id) -> None:
+        dumpoff = False
+        for token in tokens:
+            kind = token.kind
+            if kind is TokenKind.CHANGE_SCALAR or kind is TokenKind.CHANGE_VECTOR:
+                ident, value = token.data
+                if ident in vars_by_id and not dumpoff:
+                    self.change(ident, value)
+            elif kind is TokenKind.DUMPOFF:
+                dumpoff = True
+            elif kind is TokenKind.DUMPON:
+                dumpoff = False
+            # times, $dumpvars/$dumpall/$end, real and string changes: nothing to count
+
+    def change(self, ident: str, value) -> None:
+        """One value change: an int (pyvcd's all-0/1 vector) or a 4-state string."""
+        if isinstance(value, int):
+            new, new_known = value, -1
+        elif value in ("0", "1"):
+            new, new_known = int(value), -1
+        else:
+            self.saw_x.add(ident)
+            new, new_known = int(value.translate(_XZ_TO_ZERO), 2), -1
+            if not self.x_as_zero:
+                unknown = int(value.translate(_XZ_TO_ONE), 2)
+                if value[0] not in "01":      # VCD left-extends with x/z: the upper bits are unknown too
+                    unknown |= -1 << len(value)
+                new_known = ~unknown
+        old = self.value.get(ident)
+        if old is not None:
+            diff = old ^ new
+            if diff:
+                if not self.x_as_zero:
+                    diff &= self.known[ident] & new_known
+                self.rises[ident] += (diff & new).bit_count()
+                self.falls[ident] += (diff & old).bit_count()
+        elif self.x_as_zero and new:
+            self.rises[ident] += new.bit_count()   # from Verilator's initial 0
+        self.value[ident] = new
+        if not self.x_as_zero:
+            self.known[ident] = new_known

@@ -5,7 +5,7 @@
       + flip-flop bits x cycles x E_clock                                 clock
       + sum_mem  (reads x E_read(size, width) + writes x E_write(size, width))  SRAM
       + DRAM bits read x E_rd + bits written x E_wr + activations x E_act
-      + DRAM background power x ranks x time
+      + DRAM background power x ranks x channels (memory ports) x time
       + (FP units x P_leak + flip-flops x P_leak + SRAM KiB x P_leak) x time
 
 **Operand activity.** A table's per-op figure holds for random operands, where
@@ -62,6 +62,7 @@ class DramTraffic:
     bytes_written: int = 0
     activations: int | None = None     # None: estimated from the bytes and the row size
     bursts: int | None = None          # informational
+    channels: int = 1                  # memory ports, each a DDR3 channel with the table's ranks
 
     def estimated_activations(self, row_bytes: float) -> float:
         """The counted activations, or for streaming traffic one per row's worth of bytes (an estimate)."""
@@ -120,7 +121,7 @@ class Activity:
                         None if self.dram is None else DramTraffic(
                             self.dram.bytes_read * k, self.dram.bytes_written * k,
                             None if self.dram.activations is None else self.dram.activations * k,
-                            None if self.dram.bursts is None else self.dram.bursts * k),
+                            None if self.dram.bursts is None else self.dram.bursts * k, self.dram.channels),
                         self.inventory)
 
 
@@ -203,8 +204,10 @@ def compute_energy(activity: Activity, table: EnergyTable) -> EnergyBreakdown:
         comps["dram_read_write"] = (d.bytes_read * 8 * dram.figure("read_pj_per_bit")
                                     + d.bytes_written * 8 * dram.figure("write_pj_per_bit"))
         comps["dram_activate"] = acts * dram.figure("activate_precharge_nj") * 1e3
-        comps["dram_background"] = dram.figure("background_w_per_rank") * dram.figure("ranks") * seconds * 1e12
-        details["dram"] = {"table": dram.name, "bytes_read": d.bytes_read, "bytes_written": d.bytes_written,
+        comps["dram_background"] = (dram.figure("background_w_per_rank") * dram.figure("ranks") * d.channels
+                                    * seconds * 1e12)
+        details["dram"] = {"table": dram.name, "channels": d.channels,
+                           "bytes_read": d.bytes_read, "bytes_written": d.bytes_written,
                            "activations": acts, "activations_estimated": d.activations is None,
                            "bursts": d.bursts}
 

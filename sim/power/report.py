@@ -17,7 +17,7 @@ beside the paper's 2.73x for every table.
 
 from pathlib import Path
 
-from .model import COMPONENT_ORDER, EnergyBreakdown
+from .model import COMPONENT_ORDER, FIXED_COMPONENTS, EnergyBreakdown
 
 PAPER_ENERGY_RATIO = 2.73
 PRIMARY_TABLE = "aladdin-40nm"       # the paper's toolchain
@@ -77,15 +77,36 @@ def energy_section(layers, *, baseline=None, partitions=None, tables=None, clock
             base = section["baseline"]["totals"].get(table)
             if base is None:
                 continue
+            events = {k: v["energy_pj"] - sum(v["components_pj"].get(c, 0.0) for c in FIXED_COMPONENTS)
+                      for k, v in (("baseline", base), ("pruned", total))}
             comparison["tables"][table] = {
                 "baseline_energy_pj": base["energy_pj"], "energy_pj": total["energy_pj"],
                 "energy_ratio": energy_ratio(base["energy_pj"], total["energy_pj"]),
+                # without clock, leakage and DRAM background, which grow with time alone
+                "event_energy_ratio": energy_ratio(events["baseline"], events["pruned"]),
+                "time_proportional_share": {k: 1 - events[k] / v["energy_pj"] if v["energy_pj"] else None
+                                            for k, v in (("baseline", base), ("pruned", total))},
             }
         section["comparison"] = comparison
     if tables:
         section["tables"] = {name: {"path": t.path, "description": t.description, "figures": t.provenance()}
                              for name, t in tables.items()}
+        section["shared"] = shared_figures(tables)
     return section
+
+
+def shared_figures(tables: dict) -> str:
+    """One line: which figures the tables do not have on their own (borrowed, or the same DRAM table)."""
+    parts = []
+    for name, t in tables.items():
+        borrowed = sorted(k for k, f in t.figures.items() if f.borrowed_from)
+        if borrowed:
+            sources = sorted({t.figures[k].borrowed_from for k in borrowed})
+            parts.append(f"{name} borrows {', '.join(borrowed)} from {', '.join(sources)}")
+    drams = {t.dram.name for t in tables.values()}
+    if len(drams) == 1 and len(tables) > 1:
+        parts.append(f"all tables use the {drams.pop()} DRAM table")
+    return "; ".join(parts) if parts else "the tables share no figure"
 
 
 def totals_fields(section: dict, table: str = PRIMARY_TABLE) -> dict:
@@ -116,11 +137,20 @@ def energy_markdown(section: dict) -> str:
         p = cmp.get("partitions")
         lines += [f"Energy of the unpruned model on one accelerator over the pruned model"
                   f"{f' on {p} partitions' if p else ''} (the paper: {PAPER_ENERGY_RATIO}x):", "",
-                  "| table | baseline | pruned | ratio | paper |", "|---|---:|---:|---:|---:|"]
+                  "| table | baseline | pruned | ratio | event-only ratio | time-proportional share, "
+                  "baseline / pruned | paper |", "|---|---:|---:|---:|---:|---:|---:|"]
+        fmt = lambda r: "n/a" if r is None else f"{r:.2f}x"
         for t, c in cmp["tables"].items():
-            ratio = "n/a" if c["energy_ratio"] is None else f"{c['energy_ratio']:.2f}x"
+            share = c.get("time_proportional_share", {})
+            share_text = " / ".join("n/a" if share.get(k) is None else f"{share[k]:.0%}"
+                                    for k in ("baseline", "pruned")) if share else "n/a"
             lines.append(f"| {t} | {_fmt_pj(c['baseline_energy_pj'])} | {_fmt_pj(c['energy_pj'])} "
-                         f"| {ratio} | {PAPER_ENERGY_RATIO}x |")
+                         f"| {fmt(c['energy_ratio'])} | {fmt(c.get('event_energy_ratio'))} | {share_text} "
+                         f"| {PAPER_ENERGY_RATIO}x |")
+        lines += ["", "The event-only ratio leaves out clock, leakage and DRAM background, which are paid per "
+                  "cycle whatever the hardware does; the share column is their part of each run's energy."]
+        if section.get("shared"):
+            lines += [f"Figures the tables share: {section['shared']}."]
         lines.append("")
     lines += ["Energy per component (pruned run):", "",
               "| component | " + " | ".join(tables) + " |", "|---|" + "---:|" * len(tables)]

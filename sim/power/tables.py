@@ -193,11 +193,6 @@ def _dram_from(path, data) -> DramTable:
     return DramTable(name, str(path), _figures(path, data, REQUIRED_DRAM_FIGURES))
 
 
-def load_dram_table(name_or_path) -> DramTable:
-    path = _resolve(name_or_path)
-    return _dram_from(path, _read_json(path))
-
-
 def _resolve(name_or_path, relative_to: Path | None = None) -> Path:
     text = str(name_or_path)
     shipped = TABLE_DIR / f"{text}.json"

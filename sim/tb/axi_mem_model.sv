@@ -9,7 +9,7 @@
 //   Not synthesisable (memory load/dump use $readmemh/$writememh); plain
 //   Verilog-2005 plus $clog2, so it builds on Verilator 5 and Icarus 11.
 //
-// DEFAULTS FOLLOW THE PAPER (Partition Pruning, seeds/000 table: 200 MHz
+// DEFAULTS FOLLOW THE PAPER (Partition Pruning, Shahhosseini et al., table: 200 MHz
 // accelerators, DDR3-1600-8x8 memory)
 //   * Bandwidth: DDR3-1600 on a 64-bit channel moves 1600 MT/s x 8 B =
 //     12.8 GB/s at peak.  At the 200 MHz accelerator clock that is
@@ -100,6 +100,12 @@
 //   and dump while no transfer is in flight.  Words are one hex number of
 //   DATA_W bits per line, byte lane 0 in the low bits (sim/hexfile.py
 //   write_words / read_words).
+//
+// FAULT INJECTION (tests; off unless a plusarg asks for it)
+//   +<INIT_PLUSARG>_FAULT_READ=n answers the n-th read beat fetched since reset
+//   (1-based) with zero data and the response +<INIT_PLUSARG>_FAULT_RESP (2 =
+//   SLVERR, the default; 3 = DECERR); +<INIT_PLUSARG>_FAULT_WRITE=n answers the
+//   n-th write burst's B response so (its data is still written).
 //
 // COUNTERS (64 bit, cleared by rst)
 //   stat_read_beats / stat_write_beats   R / W data handshakes
@@ -245,6 +251,19 @@ module axi_mem_model #(
         have_dump_file = $value$plusargs({DUMP_PLUSARG, "=%s"}, dump_file);
     end
 
+    // fault injection (see FAULT INJECTION above)
+    reg [31:0] fault_read, fault_write, fault_arg;
+    reg [1:0]  fault_resp;
+    reg [31:0] fetched_beats, closed_bursts;
+    initial begin
+        fault_read = 32'd0;
+        fault_write = 32'd0;
+        fault_resp = 2'b10;
+        if ($value$plusargs({INIT_PLUSARG, "_FAULT_READ=%d"}, fault_arg)) fault_read = fault_arg;
+        if ($value$plusargs({INIT_PLUSARG, "_FAULT_WRITE=%d"}, fault_arg)) fault_write = fault_arg;
+        if ($value$plusargs({INIT_PLUSARG, "_FAULT_RESP=%d"}, fault_arg)) fault_resp = fault_arg[1:0];
+    end
+
     reg [63:0] now;                  // cycle number: rises by one at every edge
     reg load_q, dump_q;
 
@@ -363,6 +382,8 @@ module axi_mem_model #(
     endgenerate
     wire [DATA_W-1:0] w_merged = (w_mem & ~w_mask) | (s_axi_wdata & w_mask);
 
+    wire r_fault = fault_read != 32'd0 && fetched_beats + 32'd1 == fault_read;
+    wire w_fault = fault_write != 32'd0 && closed_bursts + 32'd1 == fault_write;
     wire r_access = r_fetch && r_resp == OKAY;
     wire w_access = w_fire && w_resp == OKAY;
     wire [WORD_W-1:0] r_bankrow = r_word >> ROW_SHIFT;
@@ -407,6 +428,8 @@ module axi_mem_model #(
             stat_write_bursts <= 64'd0;
             stat_row_activations <= 64'd0;
             stat_busy_cycles <= 64'd0;
+            fetched_beats <= 32'd0;
+            closed_bursts <= 32'd0;
         end else begin
             now <= now + 64'd1;
 
@@ -427,9 +450,10 @@ module axi_mem_model #(
 
             // ---- fetch one read beat into the R buffer ----
             if (r_fetch) begin
-                ro_data[ro_wp] <= r_resp == OKAY ? r_mem : {DATA_W{1'b0}};
+                fetched_beats <= fetched_beats + 32'd1;
+                ro_data[ro_wp] <= (r_resp == OKAY && !r_fault) ? r_mem : {DATA_W{1'b0}};
                 ro_id[ro_wp] <= rq_id[rq_rp];
-                ro_resp[ro_wp] <= r_resp;
+                ro_resp[ro_wp] <= r_fault ? fault_resp : r_resp;
                 ro_last[ro_wp] <= rq_left[rq_rp] == 8'd0;
                 ro_wp <= ~ro_wp;
                 if (rq_left[rq_rp] == 8'd0) begin
@@ -470,7 +494,9 @@ module axi_mem_model #(
                     wq_rp <= wq_rp == WQ_LAST ? {WQ_PW{1'b0}} : wq_rp + 1'b1;
                     w_lasterr <= 1'b0;
                     bq_id[bq_wp] <= wq_id[wq_rp];
-                    bq_resp[bq_wp] <= (w_resp == OKAY && (w_lasterr || !s_axi_wlast)) ? SLVERR : w_resp;
+                    bq_resp[bq_wp] <= w_fault ? fault_resp
+                                      : (w_resp == OKAY && (w_lasterr || !s_axi_wlast)) ? SLVERR : w_resp;
+                    closed_bursts <= closed_bursts + 32'd1;
                     bq_due[bq_wp] <= now + WRITE_DUE;
                     bq_wp <= bq_wp == WQ_LAST ? {WQ_PW{1'b0}} : bq_wp + 1'b1;
                 end else begin
