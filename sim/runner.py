@@ -53,6 +53,7 @@ _stopping = False
 
 def start_child(cmd, **popen_kwargs) -> subprocess.Popen:
     """Popen ``cmd`` in a new process group, registered so an interrupt can end it."""
+    _install_in_worker()
     with _CHILD_LOCK:
         if _stopping:
             raise SimulationError(f"not starting `{Path(cmd[0]).name}`: the run is being stopped")
@@ -110,14 +111,40 @@ def stop_children() -> list:
     return [name for _, name in children]
 
 
+def _stop_workers() -> int:
+    """Forward SIGTERM to this process's multiprocessing workers (the sweep's process
+    pool): their own handlers end their children.  Returns how many there were."""
+    import multiprocessing
+    import time
+
+    workers = multiprocessing.active_children()
+    for worker in workers:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(worker.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 5
+    for worker in workers:
+        worker.join(timeout=max(0.0, deadline - time.monotonic()))
+    return len(workers)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'es' if n != 1 else ''}"
+
+
 def _on_signal(signum, frame):
-    """SIGINT/SIGTERM: end all children, say so in one line, exit 128 + signal."""
+    """SIGINT/SIGTERM: end all children and workers, say so in one line, exit 128 + signal."""
     names = stop_children()
-    what = (f"stopped {len(names)} child process{'es' if len(names) != 1 else ''} "
-            f"({', '.join(sorted(set(names)))})" if names else "no child process was running")
+    workers = _stop_workers()
+    parts = []
+    if names:
+        parts.append(f"{_count(len(names), 'child process')} ({', '.join(sorted(set(names)))})")
+    if workers:
+        parts.append(_count(workers, "worker process"))
+    what = "stopped " + " and ".join(parts) if parts else "no child process was running"
     with contextlib.suppress(Exception):
         sys.stdout.flush()
-    print(f"interrupted by {signal.Signals(signum).name}: {what}", file=sys.stderr, flush=True)
+    if not _worker:                     # a worker's parent reports for it
+        print(f"interrupted by {signal.Signals(signum).name}: {what}", file=sys.stderr, flush=True)
     os._exit(128 + signum)
 
 
@@ -127,12 +154,28 @@ def install_interrupt_handlers() -> None:
     Children run in their own sessions (so a timeout can kill their whole
     group), which also hides the terminal's Ctrl-C from them: without this
     handler they would outlive the run.  Installed automatically when a
-    ``sim`` module is the program (``python -m sim...``); only from the main thread.
+    ``sim`` module is the program (``python -m sim...``) and in multiprocessing
+    workers (sweep points); only from the main thread.
     """
     if threading.current_thread() is not threading.main_thread():
         return
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, _on_signal)
+
+
+def _install_in_worker() -> None:
+    """In a multiprocessing worker (a sweep point), install the handlers before its
+    first child starts: the parent forwards SIGTERM to it on an interrupt."""
+    global _worker
+    if _worker is not None or threading.current_thread() is not threading.main_thread():
+        return
+    import multiprocessing
+    _worker = multiprocessing.parent_process() is not None
+    if _worker and signal.getsignal(signal.SIGTERM) is not _on_signal:
+        install_interrupt_handlers()
+
+
+_worker = None          # this process is a multiprocessing worker (None: not checked yet)
 
 
 def _program_is_sim() -> bool:

@@ -49,7 +49,8 @@ def run_axi_conformance(params: SoCParams, layers, *, simulator="verilator", bac
     (run_dir / "job.json").write_text(json.dumps(job, indent=1))
     results = run_dir / "results.json"
     results.unlink(missing_ok=True)
-    runner.run_test(soc_build(params, simulator), "sim.benches.soc_axi", run_dir=run_dir,
+    from .soc_tb import axi_wrapper_build          # (soc_tb builds on this module)
+    runner.run_test(axi_wrapper_build(params, simulator), "sim.benches.soc_axi", run_dir=run_dir,
                     extra_env={"SOC_JOB": str(run_dir / "job.json"), "SOC_RESULTS": str(results)},
                     wall_timeout_s=1800)
     return json.loads(results.read_text())

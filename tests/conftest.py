@@ -3,15 +3,16 @@
 The suite never writes the user's build tree.  Before anything imports
 ``sim.runner`` (which reads ``PP_BUILD_DIR`` once, at import), this file points
 ``PP_BUILD_DIR`` at a fresh temporary directory for the session; subprocesses
-inherit it.  Reports, run directories and the flow's model cache live there
-and are removed after a passing session (kept, and named, after a failing one).
+inherit it.  Reports and run directories live there and are removed after a
+passing session (kept, and named, after a failing one).
 
 Caches whose keys cover everything that produced the entry (parameters,
 sources, the code that builds them, tool versions) are safe to share between
 sessions, so they are linked into the session tree from one persistent test
 cache, ``build/test-cache`` (or ``$PP_TEST_CACHE``): generated Verilog,
-simulator builds, the raw harness, power-capture netlists and trained
-baselines.  The flow's prepared-model cache (``flow/``) is not shared.
+simulator builds, the raw harness, power-capture netlists, trained baselines
+and the flow's prepared models (keyed by their code's source hash and
+torch's version; an unreadable entry is rebuilt).
 
 At the end of the session every file of the user's build tree outside the test
 cache must be exactly as it was at the start, or the session fails.
@@ -25,7 +26,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 USER_BUILD = REPO_ROOT / "build"
 TEST_CACHE = Path(os.environ.get("PP_TEST_CACHE", USER_BUILD / "test-cache")).resolve()
-SHARED_CACHES = ("verilog", "sim_build", "raw", "power", "checkpoints")
+SHARED_CACHES = ("verilog", "sim_build", "raw", "power", "checkpoints", "flow")
 
 
 def _session_build_dir() -> Path:

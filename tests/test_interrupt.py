@@ -162,3 +162,54 @@ def test_sim_entry_points_stop_their_children_on_sigterm(tmp_path):
     while _survivors(pgids) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not _survivors(pgids)
+
+
+POOL = textwrap.dedent("""
+    import sys
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+    from sim import runner
+
+    def point(folder, k):
+        # a sweep point's simulator: a child of the worker, in its own session
+        runner.run_child(["sh", "-c", f"echo $$ > {folder}/child{k}.pid; exec sleep 60"])
+
+    if __name__ == "__main__":
+        runner.install_interrupt_handlers()
+        with ProcessPoolExecutor(2, mp_context=get_context("spawn")) as pool:
+            for future in [pool.submit(point, sys.argv[1], k) for k in range(2)]:
+                future.result()
+""")
+
+
+def test_sigterm_reaches_the_children_of_pool_workers(tmp_path):
+    """SIGTERM to the main process only: the sweep's pool workers and their simulators end too."""
+    script = tmp_path / "pool.py"
+    script.write_text(POOL)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen([sys.executable, str(script), str(tmp_path)], cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        pidfiles = []
+        while len(pidfiles) < 2 and proc.poll() is None and time.monotonic() < deadline:
+            pidfiles = [p for p in tmp_path.glob("child*.pid") if p.read_text().strip()]
+            time.sleep(0.1)
+        assert len(pidfiles) == 2, "the workers never started their children"
+        children = {int(p.read_text()) for p in pidfiles}
+        workers = _descendants(proc.pid, _processes()) - children
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 143, err
+    # one line from the run (multiprocessing's resource tracker may add its own warning)
+    assert [l for l in err.splitlines() if l.startswith("interrupted")] == \
+        ["interrupted by SIGTERM: stopped 2 worker processes"], err
+    assert "Traceback" not in err
+    deadline = time.monotonic() + 5
+    alive = lambda: {p for p in children | workers if p in _processes() and _processes()[p][2] != "Z"}
+    while alive() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not alive(), "a worker or its child survived"

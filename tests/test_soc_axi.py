@@ -4,8 +4,10 @@ AxiRam serves the memory port(s), AxiLiteMaster programs the CSRs; random
 back-pressure on every memory channel.  Checked in the bench
 (sim/benches/soc_axi.py): bit-exact outputs on every accelerator, no byte
 written outside the output regions (so no lost, duplicated or misplaced
-beat), SLVERR/DECERR for unmapped CSRs, and error bits -- with memory left
-untouched -- for zero, oversized, misaligned and out-of-window descriptors.
+beat), SLVERR/DECERR for unmapped CSRs, error bits -- with memory left
+untouched -- for zero, oversized, misaligned and out-of-window descriptors,
+and no AXI protocol violation on any memory port (sim/tb/axi_checker.sv,
+guarded by tests/test_axi_checker.py).
 """
 
 import numpy as np
@@ -53,6 +55,7 @@ def test_soc_against_cocotbext_axi(case, rng, tmp_path):
     # the bench asserts everything; confirm the report says so too
     assert all(layer["bit_exact"] and layer["status"] == 0b10 for layer in result["layers"])
     assert result["stray_bytes"] == 0
+    assert result["axi_violations"] == [0] * ports          # the axi_checker on every memory port
     assert result["csr_errors"] == {"unmapped_offset_read": 2, "unmapped_offset_write": 2, "missing_block_read": 3}
     assert result["descriptor_errors"] == {"zero_dim": 1, "oversized": 2, "misaligned": 4, "outside_window": 8}
     for layer in result["layers"]:

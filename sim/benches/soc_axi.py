@@ -1,7 +1,9 @@
 """cocotb bench: the SoC against independent AXI models (cocotbext-axi).
 
 AxiRam serves the memory port and AxiLiteMaster drives the CSRs, optionally
-with random back-pressure on all five memory channels.  Every accelerator
+with random back-pressure on all five memory channels.  The SoC sits in
+``soc_axi_tb`` (sim/soc_tb.py), whose axi_checker per memory port must count
+no protocol violation.  Every accelerator
 runs its layer; outputs must be bit-exact, every byte outside the output
 regions must be untouched, and bad descriptors and CSR accesses must be
 answered with error bits and AXI error responses.  The job (SOC_JOB) is
@@ -176,6 +178,10 @@ async def soc_layers(dut):
     if ram.read(0, window * (n_acc + 1)) != snapshot:
         failures.append("a rejected descriptor changed memory")
 
+    violations = [int(getattr(dut, f"mem{j}_axi_violations").value) for j in range(ports)]
+    if any(violations):
+        failures.append(f"AXI protocol violations per memory port {violations} (axi_checker lines in sim.log)")
     Path(os.environ["SOC_RESULTS"]).write_text(json.dumps(
-        {"layers": results, "csr_errors": checks, "descriptor_errors": errors, "stray_bytes": stray}, indent=1))
+        {"layers": results, "csr_errors": checks, "descriptor_errors": errors, "stray_bytes": stray,
+         "axi_violations": violations}, indent=1))
     assert not failures, "; ".join(failures)

@@ -103,3 +103,5 @@ async def phase(dut):
     await ClockCycles(dut.clk, 2)
     Path(os.environ["SOC_PHASE_RESULTS"]).write_text(json.dumps(results, indent=1))
     # an accelerator's error status is a result, judged by the host driver (sim/soc_driver.py)
+    violations = [int(getattr(dut, f"mem{j}_axi_violations").value) for j in range(job["mem_ports"])]
+    assert not any(violations), f"AXI protocol violations per memory port {violations} (axi_checker lines in sim.log)"
