@@ -331,8 +331,10 @@ def _make_runner(simulator: str, wall_timeout_s: float | None):
         if simulator == "verilator":
             cmds = [_verilator_cmd(list(c)) for c in cmds]
         if simulator == "icarus":
-            # cocotb asks vvp for FST when waves are on; the last dumper flag wins.
-            cmds = [list(c) + ["-vcd"] if "-fst" in c else c for c in cmds]
+            # cocotb passes vvp -none (no waves) or -fst; every dump here is a VCD (WAVES=1, and the
+            # toggle capture's dump module), and the last dumper flag wins.  Per command, never
+            # through os.environ, so concurrent runs in threads do not see each other's settings.
+            cmds = [list(c) + ["-vcd"] if Path(c[0]).name == "vvp" else c for c in cmds]
         for cmd in cmds:
             try:
                 done = run_child(cmd, cwd=cwd, env=runner.env, stdout=stdout,

@@ -6,7 +6,6 @@ accelerators start together and share the bus, and returns their outputs
 (read back from the DRAM dump), counters and finishing times.
 """
 
-import contextlib
 import json
 import os
 from dataclasses import dataclass
@@ -146,19 +145,16 @@ def run_phase(params: SoCParams, jobs: dict, *, mem: MemoryParams = MemoryParams
     results_path = run_dir / "results.json"
     results_path.unlink(missing_ok=True)
     spec = tb_build(params, mem, simulator)
-    capture = contextlib.nullcontext()
     if capture_toggles:
-        from .power.capture import VCD_NAME, icarus_vcd
+        from .power.capture import VCD_NAME
         spec = capture_spec(spec, params)
-        capture = icarus_vcd(spec)
         for stale in ("coverage.dat", VCD_NAME):
             (run_dir / stale).unlink(missing_ok=True)
-    with capture:
-        runner.run_test(spec, "sim.benches.soc_phase", run_dir=run_dir, plusargs=plusargs,
-                        wall_timeout_s=wall_timeout_s,
-                        extra_env={"SOC_PHASE": str(run_dir / "phase.json"), "SOC_PHASE_RESULTS": str(results_path),
-                                   **({"SOC_PHASE_PROGRESS": str(run_dir / "progress.json")} if progress_every
-                                      else {})})
+    runner.run_test(spec, "sim.benches.soc_phase", run_dir=run_dir, plusargs=plusargs,
+                    wall_timeout_s=wall_timeout_s,
+                    extra_env={"SOC_PHASE": str(run_dir / "phase.json"), "SOC_PHASE_RESULTS": str(results_path),
+                               **({"SOC_PHASE_PROGRESS": str(run_dir / "progress.json")} if progress_every
+                                  else {})})
     results = json.loads(results_path.read_text())
     if capture_toggles:
         from .power.capture import read_toggles

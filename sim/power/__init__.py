@@ -13,7 +13,7 @@ instances of the generated Verilog), :mod:`.classify` (toggles -> components),
 """
 
 from .activity import CoverageFileError, SignalToggles, read_coverage, read_vcd
-from .capture import (activity_from_toggles, icarus_vcd, measure_fp_stream, read_toggles,
+from .capture import (activity_from_toggles, measure_fp_stream, read_toggles,
                       with_toggle_capture)
 from .classify import ClassMap, Rule, summarize
 from .model import (Activity, DramTraffic, EnergyBreakdown, FPOps, Inventory, SramTraffic,
@@ -26,7 +26,7 @@ PAPER_ENERGY_RATIO = 2.73
 __all__ = [
     "Activity", "ClassMap", "CoverageFileError", "Design", "DramTraffic", "EnergyBreakdown",
     "EnergyTable", "EnergyTableError", "FPOps", "Inventory", "PAPER_ENERGY_RATIO", "Rule",
-    "SignalToggles", "SramTraffic", "activity_from_toggles", "compute_energy", "icarus_vcd",
+    "SignalToggles", "SramTraffic", "activity_from_toggles", "compute_energy",
     "load_table", "measure_fp_stream", "read_coverage", "read_toggles", "read_vcd",
     "scan_verilog", "shipped_tables", "summarize", "with_toggle_capture",
 ]

@@ -1,8 +1,7 @@
 """Capture activity from a simulation: toggle coverage on Verilator, a VCD on Icarus.
 
     spec = with_toggle_capture(spec, scope="fp_stream_tb.dut")   # any runner.SimBuild
-    with icarus_vcd(spec):                                      # no-op on Verilator
-        runner.run_test(spec, ..., run_dir=run_dir)
+    runner.run_test(spec, ..., run_dir=run_dir)
     signals = read_toggles(spec, run_dir)                       # coverage.dat or power.vcd
 
 and, for the FP units, the whole loop in one call::
@@ -19,12 +18,11 @@ built without hierarchical blocks: Verilator 5.048 writes garbage toggle
 counts for modules inside a ``--hierarchical`` block.
 
 Icarus: a small extra top module calls ``$dumpfile``/``$dumpvars`` on the
-design's scope; cocotb's runner passes ``-none`` (no waves) to vvp, so
-:func:`icarus_vcd` appends ``-vcd`` through cocotb's ``SIM_CMD_SUFFIX``
-(the last dumper flag wins) for the duration of the run.
+design's scope; cocotb's runner passes ``-none`` (no waves) to vvp, and
+``sim/runner.py`` appends ``-vcd`` to every vvp command (the last dumper
+flag wins).
 """
 
-import contextlib
 import dataclasses
 import hashlib
 import json
@@ -107,23 +105,6 @@ def with_toggle_capture(spec: runner.SimBuild, *, scope: str, keep_hier_blocks: 
         return dataclasses.replace(spec, sources=tuple(spec.sources) + (str(_dump_source(scope)),),
                                    build_args=tuple(spec.build_args) + ("-s", DUMP_MODULE))
     raise ValueError(f"toggle capture supports verilator and icarus, not {spec.simulator!r}")
-
-
-@contextlib.contextmanager
-def icarus_vcd(spec: runner.SimBuild):
-    """Let the instrumented Icarus build write its VCD (see the module docstring)."""
-    if spec.simulator != "icarus":
-        yield
-        return
-    old = os.environ.get("SIM_CMD_SUFFIX")
-    os.environ["SIM_CMD_SUFFIX"] = f"{old} -vcd" if old else "-vcd"
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop("SIM_CMD_SUFFIX", None)
-        else:
-            os.environ["SIM_CMD_SUFFIX"] = old
 
 
 def read_toggles(spec: runner.SimBuild, run_dir, *, scope: str | None = None) -> list[SignalToggles]:
@@ -218,9 +199,8 @@ def measure_fp_stream(op: str, a, b, *, simulator: str = "verilator", run_dir, p
            "FP_LATENCY": str(params.latency)}
     start = time.perf_counter()
     try:
-        with icarus_vcd(spec) if capture else contextlib.nullcontext():
-            runner.run_test(spec, "sim.benches.fp_stream", run_dir=run_dir, extra_env=env,
-                            wall_timeout_s=wall_timeout_s)
+        runner.run_test(spec, "sim.benches.fp_stream", run_dir=run_dir, extra_env=env,
+                        wall_timeout_s=wall_timeout_s)
     finally:
         vectors.unlink(missing_ok=True)
     wall = time.perf_counter() - start
