@@ -22,13 +22,21 @@ and feed the activation +0.0, whose product -0.0 leaves every sum unchanged;
 missing columns compute values nobody reads.
 
 Weight tiles load through the PEs' shadow registers while the previous tile
-computes: tile j+1 starts loading ``swap`` cycles after tile j's first vector
-entered (when every PE has switched to tile j) and takes R cycles, so a tile
-takes max(N, swap + R + 1) cycles; with N >= that, weight loading is hidden.
+computes, one row at a time behind the previous tile's ``first`` wave: a
+stream engine reads row r of tile j+1 from the scratchpad r*La cycles after
+row 0 and writes it into array row r (``w_we``), just after tile j's first
+vector has passed that row's last PE.  The stream may start ``load_after``
+(C - 2) cycles after tile j's first issue and tile j+1 may issue 2 cycles
+after its stream started, so a tile takes max(N, ~C) cycles
+(``ArrayParams.min_tile_period``), not R + C + R*La as with a shift chain.
+A stream spans (R-1)*La + 1 cycles, longer than a tile, so two engines run
+overlapped on the one read port; the start rule (no stream starts at a
+multiple of La after the running one, at most two at once) keeps their
+reads in different cycles.  sim/golden/perf.py models the same rules.
 
 Cycle counters (all from ``start`` to ``done``) partition the run:
 ``total = setup + compute + weight_wait + stall + drain``; ``weight_load``
-counts the cycles the shadow chain shifted (hidden or not).
+counts the cycles a shadow row was written (hidden or not).
 """
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal
@@ -107,20 +115,18 @@ class Accelerator(wiring.Component):
         setup_step = Signal(range(SETUP_CYCLES + 1))
         m.d.comb += [self.busy.eq(busy), self.done.eq(done), self.error.eq(error)]
 
-        # ---- load engine (weight tiles into the shadow registers)
-        # Tile j+1 may start shifting once every PE has switched to tile j:
-        # the first push lands 2 cycles after the load starts and must not
-        # precede PE (R-1, C-1)'s switch, 1 + (R-1)*La + C-1 cycles after
-        # tile j's first issue.
-        swap_limit = max(ap.swap_cycles - 3, 0)
+        # ---- load engine (weight tiles into the shadow registers, see _StreamEngine)
+        # Tile j+1's stream may start load_after cycles after tile j's first issue.
+        swap_limit = ap.load_after - 1
         swap_timer = Signal(range(swap_limit + 2), init=swap_limit + 1)
-        shadow_full = Signal()
-        le_active, le_all = Signal(), Signal()
-        le_row = Signal(range(R + 1))
+        loaded = Signal()                # a stream started for the tile not yet issued
+        shadow_full = Signal()           # ... 2 cycles ago: each row is written before the tile's wave reaches it
+        le_all = Signal()
         le_mt, le_k_left, le_base = Signal(17), Signal(18), Signal(ADDR_BITS + 12)
         le_tiles = Signal(34)
-        shift_pending, shift_pad = Signal(), Signal()
-        consumed = Signal(32)            # weight words taken from the scratchpad
+        claimed = Signal(32)             # weight words of the tiles whose streams started
+        consumed = Signal(32)            # weight words whose stream has read them all
+        engines = [_StreamEngine(R, ap.add_latency, i) for i in range(2)]
 
         # ---- issue engine (vectors into the array)
         ie_active, ie_all = Signal(), Signal()
@@ -161,9 +167,9 @@ class Accelerator(wiring.Component):
             with m.Else():
                 m.d.sync += [
                     running.eq(1), total_vectors.eq(tile_count * dim_n),
-                    shadow_full.eq(0), swap_timer.eq(swap_limit + 1),
-                    le_active.eq(0), le_all.eq(0), le_row.eq(0), le_mt.eq(0), le_k_left.eq(dim_k), consumed.eq(0),
-                    le_base.eq(0), le_tiles.eq(0),
+                    shadow_full.eq(0), loaded.eq(0), swap_timer.eq(swap_limit + 1),
+                    le_all.eq(0), le_mt.eq(0), le_k_left.eq(dim_k), consumed.eq(0), claimed.eq(0),
+                    le_base.eq(0), le_tiles.eq(0), *[e.active.eq(0) for e in engines],
                     ie_active.eq(0), ie_all.eq(0), ie_n.eq(0), ie_mt.eq(0), ie_kt_first.eq(1),
                     ie_kt_last.eq(dim_k <= R), ie_k_left.eq(dim_k), ie_xbase.eq(0), ie_abase.eq(0),
                     ie_tiles.eq(0), issued.eq(0), written.eq(0),
@@ -174,45 +180,40 @@ class Accelerator(wiring.Component):
                 m.d.sync += counters["setup"].eq(counters["setup"] + 1)
 
         # ---- load engine
-        w_read = wmem.read_port()
-        # read enables: a scratchpad reads only when its word is used (SRAM energy)
-        m.d.comb += [w_read.en.eq(le_active), w_read.addr.eq(le_base + (R - 1) - le_row)]
+        m.d.comb += self.w_consumed.eq(consumed)
         with m.If(running & (swap_timer <= swap_limit)):
             m.d.sync += swap_timer.eq(swap_timer + 1)
-        le_start = (running & ~le_all & ~le_active & ~shift_pending & ~shadow_full
-                    & (swap_timer > swap_limit))
-        m.d.comb += self.w_consumed.eq(consumed)
+        free = ~engines[0].active | ~engines[1].active
+        le_start = (running & ~le_all & ~loaded & (swap_timer > swap_limit) & free
+                    & ~engines[0].conflict & ~engines[1].conflict)
         if p.weight_ring_tiles:
             # the tile's words must have arrived in the ring
-            le_start = le_start & (self.w_arrived >= consumed + R)
-        m.d.sync += shift_pending.eq(0)
+            le_start = le_start & (self.w_arrived >= claimed + R)
         with m.If(le_start):
-            m.d.sync += [le_active.eq(1), le_row.eq(0)]
-        with m.If(le_active):
-            # reading row R-1-le_row now; it is pushed next cycle
-            m.d.sync += [shift_pending.eq(1), shift_pad.eq((R - 1) - le_row >= le_k_left),
-                         le_row.eq(le_row + 1)]
-            with m.If(le_row == R - 1):
-                m.d.sync += [le_active.eq(0), le_tiles.eq(le_tiles + 1), consumed.eq(consumed + R)]
-                if p.weight_ring_tiles:
-                    m.d.sync += le_base.eq(Mux(le_base + R >= p.weight_words, 0, le_base + R))
-                else:
-                    m.d.sync += le_base.eq(le_base + R)
-                with m.If(le_mt == m_tiles - 1):
-                    m.d.sync += [le_mt.eq(0), le_k_left.eq(le_k_left - R)]
-                with m.Else():
-                    m.d.sync += le_mt.eq(le_mt + 1)
-                with m.If(le_tiles + 1 == tile_count):
-                    m.d.sync += le_all.eq(1)
-        with m.If(shift_pending):
-            m.d.sync += counters["weight_load"].eq(counters["weight_load"] + 1)
-        m.d.comb += [
-            array.w_shift.eq(shift_pending),
-            array.w_row.eq(Mux(shift_pad, Const(int("80000000" * C, 16), 32 * C), w_read.data)),
-        ]
-        # the last push of a tile fills the shadow
-        last_push = Signal()
-        m.d.sync += last_push.eq(le_active & (le_row == R - 1))
+            with m.If(~engines[0].active):
+                engines[0].start(m, le_base, le_k_left)
+            with m.Else():
+                engines[1].start(m, le_base, le_k_left)
+            m.d.sync += [loaded.eq(1), le_tiles.eq(le_tiles + 1), claimed.eq(claimed + R)]
+            if p.weight_ring_tiles:
+                m.d.sync += le_base.eq(Mux(le_base + R >= p.weight_words, 0, le_base + R))
+            else:
+                m.d.sync += le_base.eq(le_base + R)
+            with m.If(le_mt == m_tiles - 1):
+                m.d.sync += [le_mt.eq(0), le_k_left.eq(le_k_left - R)]
+            with m.Else():
+                m.d.sync += le_mt.eq(le_mt + 1)
+            with m.If(le_tiles + 1 == tile_count):
+                m.d.sync += le_all.eq(1)
+        for e in engines:
+            with m.If(e.step(m)):
+                m.d.sync += consumed.eq(consumed + R)
+        # the stream writes row r at 2 + r*La cycles after its start, the tile's
+        # first vector reaches row r at 1 + r*La cycles after its issue: it may
+        # issue 2 cycles after the stream started
+        le_start_d = Signal()
+        m.d.sync += le_start_d.eq(le_start)
+        self._weight_writes(m, array, wmem, engines, counters["weight_load"])
 
         # ---- issue engine
         inflight = issued - written
@@ -229,10 +230,10 @@ class Accelerator(wiring.Component):
                      x_read.en.eq(do_issue), a_read.en.eq(do_issue & ~ie_kt_first),
                      b_read.en.eq(do_issue & ie_kt_first & use_bias)]
 
-        with m.If(last_push):
+        with m.If(le_start_d):
             m.d.sync += shadow_full.eq(1)
         with m.If(starting):
-            m.d.sync += [shadow_full.eq(0), swap_timer.eq(1), ie_active.eq(1)]
+            m.d.sync += [shadow_full.eq(0), loaded.eq(0), swap_timer.eq(1), ie_active.eq(1)]
         with m.If(do_issue):
             m.d.sync += [issued.eq(issued + 1), ie_n.eq(ie_n + 1)]
             with m.If(ie_n == dim_n - 1):
@@ -286,3 +287,71 @@ class Accelerator(wiring.Component):
             with m.If(ie_all & (written == total_vectors)):
                 m.d.sync += [running.eq(0), busy.eq(0), done.eq(1)]
         return m
+
+    def _weight_writes(self, m, array, wmem, engines, weight_load):
+        """The scratchpad read port shared by the streams, and the row write one cycle later.
+
+        The start rule guarantees that at most one engine reads per cycle.
+        Rows at or beyond the layer's K push -0.0 (padding).
+        """
+        R, C = self.params.rows, self.params.cols
+        w_read = wmem.read_port()
+        first = engines[0]
+        reading = engines[0].reading | engines[1].reading
+        # read enable only when a word is used (SRAM energy)
+        m.d.comb += [w_read.en.eq(reading),
+                     w_read.addr.eq(Mux(first.reading, first.addr, engines[1].addr))]
+        we, we_row, we_pad = Signal(), Signal(range(max(R, 2))), Signal()
+        m.d.sync += [we.eq(reading), we_row.eq(Mux(first.reading, first.row, engines[1].row)),
+                     we_pad.eq(Mux(first.reading, first.pad, engines[1].pad))]
+        with m.If(we):
+            m.d.sync += weight_load.eq(weight_load + 1)
+        m.d.comb += [
+            array.w_we.eq(Cat(*[we & (we_row == r) for r in range(R)])),
+            array.w_row.eq(Mux(we_pad, Const(int("80000000" * C, 16), 32 * C), w_read.data)),
+        ]
+
+
+class _StreamEngine:
+    """Reads one weight tile, row r at ``r * La`` cycles after its first read.
+
+    The array's ``first`` wave reaches row r r*La cycles after row 0, so a
+    stream with the same stride writes each row the same number of cycles
+    after the wave left it.  A stream spans (R-1)*La + 1 cycles, longer than
+    a tile, so the controller runs two; ``conflict`` says that a stream
+    started now would read in the same cycle as this one (the new stream
+    reads from the next cycle on, every La cycles).
+    """
+
+    def __init__(self, rows, la, index):
+        self.rows, self.la = rows, la
+        self.active = Signal(name=f"ws{index}_active")
+        # at least one bit each: Verilog has no zero-width vectors (R = 1, La = 1)
+        self.row = Signal(range(max(rows, 2)), name=f"ws{index}_row")
+        self.phase = Signal(range(max(la, 2)), name=f"ws{index}_phase")
+        self.base = Signal(ADDR_BITS + 12, name=f"ws{index}_base")
+        self.k_left = Signal(18, name=f"ws{index}_k_left")
+        self.reading = self.active & (self.phase == 0)
+        self.addr = self.base + self.row
+        self.pad = self.row >= self.k_left
+        if la == 1:
+            # reads every cycle: any stream that has not read its last row conflicts
+            self.conflict = self.active & (self.row != rows - 1)
+        else:
+            # reads next cycle iff it is one cycle short of a read now
+            self.conflict = self.active & (self.phase == la - 1)
+
+    def start(self, m, base, k_left):
+        m.d.sync += [self.active.eq(1), self.row.eq(0), self.phase.eq(0),
+                     self.base.eq(base), self.k_left.eq(k_left)]
+
+    def step(self, m):
+        """Advance one cycle; returns the signal 'the last row is read now'."""
+        last = self.reading & (self.row == self.rows - 1)
+        with m.If(self.active):
+            m.d.sync += self.phase.eq(Mux(self.phase == self.la - 1, 0, self.phase + 1))
+            with m.If(self.reading):
+                m.d.sync += self.row.eq(self.row + 1)
+            with m.If(last):
+                m.d.sync += self.active.eq(0)
+        return last

@@ -24,10 +24,12 @@ class SystolicArray(wiring.Component):
     C-1-c, so all columns leave together.  Output column c accumulates
     psum[c] + sum_r w[r][c] * x[r] in row order r = 0, 1, ..., R-1.
 
-    Weights: ``w_shift`` pushes ``w_row`` (C floats) into the top row's shadow
-    registers and every shadow row down by one; after R pushes the row pushed
-    first sits at the bottom.  A vector with ``first`` set switches each PE
-    to its shadow weight as it passes.
+    Weights: ``w_row`` (C floats) is broadcast down the columns, and bit r of
+    ``w_we`` writes it into row r's shadow registers (the controller sets at
+    most one bit per cycle).  A vector with ``first`` set switches each PE to
+    its shadow weight as it passes, reaching PE (r, c) r*La + c cycles after
+    it entered, so a row's shadow may be rewritten once the wave has passed
+    its last PE -- rows are written one by one behind the wave.
     """
 
     def __init__(self, params: ArrayParams = ArrayParams(), *, tag_width: int = 1, pe_factory=None):
@@ -38,7 +40,7 @@ class SystolicArray(wiring.Component):
         super().__init__({
             "in_valid": In(1), "in_first": In(1), "x": In(32 * R), "psum": In(32 * C),
             "tag_in": In(tag_width),
-            "w_shift": In(1), "w_row": In(32 * C),
+            "w_we": In(R), "w_row": In(32 * C),
             "out_valid": Out(1), "y": Out(32 * C), "tag_out": Out(tag_width),
         })
 
@@ -52,7 +54,7 @@ class SystolicArray(wiring.Component):
             for c in range(C):
                 pes[r][c] = pe = self._pe_factory()
                 m.submodules[f"pe_r{r}_c{c}"] = pe
-                m.d.comb += pe.w_shift.eq(self.w_shift)
+                m.d.comb += [pe.w_we.eq(self.w_we[r]), pe.w_in.eq(self.w_row[32 * c:32 * (c + 1)])]
 
         for r in range(R):
             valid = delay(m, self.in_valid, r * La, f"xv_r{r}")
@@ -66,10 +68,8 @@ class SystolicArray(wiring.Component):
         outputs = []
         for c in range(C):
             m.d.comb += pes[0][c].psum_in.eq(delay(m, self.psum[32 * c:32 * (c + 1)], c + Lm, f"ps_c{c}"))
-            m.d.comb += pes[0][c].w_in.eq(self.w_row[32 * c:32 * (c + 1)])
             for r in range(1, R):
-                m.d.comb += [pes[r][c].psum_in.eq(pes[r - 1][c].psum_out),
-                             pes[r][c].w_in.eq(pes[r - 1][c].w_out)]
+                m.d.comb += pes[r][c].psum_in.eq(pes[r - 1][c].psum_out)
             outputs.append(delay(m, pes[R - 1][c].psum_out, C - 1 - c, f"y_c{c}"))
 
         m.d.comb += [

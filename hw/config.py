@@ -46,9 +46,47 @@ class ArrayParams:
         return self.rows * self.add_latency + self.mul_latency + self.cols - 1
 
     @property
-    def swap_cycles(self) -> int:
-        """Cycles after a tile's first vector enters until every PE has taken its weights."""
-        return (self.rows - 1) * self.add_latency + self.cols
+    def load_after(self) -> int:
+        """Cycles after a tile's first vector issues until the next tile's weight stream may start.
+
+        The first vector reaches PE (r, c) 1 + r*La + c cycles after it
+        issued (one cycle for the operand read); the stream writes row r
+        2 + r*La cycles after it started (one cycle to start, one to read the
+        scratchpad).  Writing row r at the cycle its last PE takes the old
+        shadow is still safe (the PE reads the shadow before the clock edge),
+        so the stream may start C - 2 cycles after the issue, and no earlier
+        than the cycle after it (the controller sees the issue one cycle
+        late).
+        """
+        return max(self.cols - 2, 1)
+
+    @property
+    def stream_cycles(self) -> int:
+        """Cycles one weight stream reads the scratchpad: one row every La cycles."""
+        return (self.rows - 1) * self.add_latency + 1
+
+    @property
+    def min_tile_period(self) -> int:
+        """Fewest cycles between the first vectors of consecutive tiles (no stalls, N small).
+
+        A tile may issue 2 cycles after its stream started, and the next
+        stream starts ``load_after`` cycles after that issue: C cycles per
+        tile for C >= 3.  Two streams (at most two are active) overlap and
+        must not read in the same cycle: their starts may not differ by a
+        multiple of La while the earlier one runs (any difference for
+        La = 1), and the stream before the previous must have ended
+        (``stream_cycles`` + 1 cycles after it started).  On 32x32 with
+        La = 2 that is 33 cycles (32 is even, so one more).  For La <= 2 a
+        run never takes longer than max(N, this) per tile; with La >= 3 the
+        engine rule can alternate longer and shorter periods, averaging a
+        little more (sim/golden/perf.py is exact in every case).
+        """
+        la, span = self.add_latency, self.stream_cycles
+        period = self.load_after + 2
+        while (2 * period < span + 1
+               or (period < span and period % la == 0)):
+            period += 1
+        return period
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ def pe_signature() -> wiring.Signature:
         "a_in": In(32), "a_valid_in": In(1), "a_first_in": In(1),
         "a_out": Out(32), "a_valid_out": Out(1), "a_first_out": Out(1),
         "psum_in": In(32), "psum_out": Out(32),
-        "w_shift": In(1), "w_in": In(32), "w_out": Out(32),
+        "w_we": In(1), "w_in": In(32),
     })
 
 
@@ -24,9 +24,12 @@ class PE(wiring.Component):
       ``first`` tags.  ``first`` marks the first vector of a new weight tile:
       on it the PE computes with the shadow weight and copies it into the
       active register, so tiles switch without a bubble.
-    * The shadow registers of a column form a vertical shift chain
-      (``w_in`` from above, ``w_out`` below), loaded while the previous tile
-      computes.
+    * The shadow register is written from ``w_in`` (the column's weight bus,
+      shared by every row) when ``w_we`` is set.  The controller writes each
+      row just after the previous tile's ``first`` wave has left it and before
+      the next tile's wave arrives, so loading needs no shift chain and no
+      extra storage: a row's window opens C cycles after the row's first PE
+      switched, independent of the other rows (see accelerator.py).
     * Partial sums move down through the adder's output register; the
       multiplier and adder latencies set the array's skew (see array.py).
     Data registers load only on valid cycles, so idle PEs do not toggle.
@@ -43,14 +46,13 @@ class PE(wiring.Component):
 
         shadow = Signal(32)
         active = Signal(32)
-        with m.If(self.w_shift):
+        with m.If(self.w_we):
             m.d.sync += shadow.eq(self.w_in)
         take_shadow = self.a_valid_in & self.a_first_in
         with m.If(take_shadow):
             m.d.sync += active.eq(shadow)
 
         m.d.comb += [
-            self.w_out.eq(shadow),
             mul.in_valid.eq(self.a_valid_in),
             mul.a.eq(Mux(self.a_first_in, shadow, active)),
             mul.b.eq(self.a_in),

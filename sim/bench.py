@@ -114,13 +114,14 @@ def section_array() -> str:
         res = run_layers(params, layers[:1], simulator="verilator", run_dir=run_dir / "speed")[0]
         cocotb_rates.append(res["tb_cycles"] / res["wall_seconds"])
     raw_rate, cocotb_rate = statistics.median(raw_rates), statistics.median(cocotb_rates)
-    swap = max(31 * array.add_latency + 32 - 3, 0) + 1
+    period = array.min_tile_period
     return "\n".join([
         "## FP32 systolic array accelerator, 32x32",
         "",
         f"Array latency R*La + Lm + C - 1 = {array.latency} cycles (La = Lm = 2). Per tile "
-        f"max(N, swap + R + 2) cycles with swap = (R-1)*La + C - 2 = {swap}, i.e. weight loading is hidden "
-        f"for N >= {swap + 34}; see README for the full formula. *Model* is `sim/golden/perf.py`; "
+        f"max(N, {period}) cycles (weights written row by row behind the previous tile's wave: C, plus one "
+        f"when C is a multiple of La), i.e. weight loading is hidden "
+        f"for N >= {period}; see README for the full formula. *Model* is `sim/golden/perf.py`; "
         "*SCALE-Sim WS* is its analytical weight-stationary count, ceil(K/R)*ceil(M/C) folds x (2R + C + N - 2), "
         "no overlap of weight loading. Utilization = (M*K*N / (R*C)) / measured cycles. Bias and ReLU on, "
         "random normal data, every output bit-exact against the golden model.",

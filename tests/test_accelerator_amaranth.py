@@ -101,6 +101,51 @@ def test_layer_bit_exact_and_cycles(R, C, M, K, N, rng):
     assert counters["total"] == sum(counters[k] for k in ("setup", "compute", "weight_wait", "stall", "drain"))
 
 
+# (R, C, La, M, K, N): more K-rows than columns, so a weight stream outlasts a
+# tile and the next one overlaps it (two stream engines, one read port)
+STREAM_SHAPES = [
+    (6, 3, 2, 7, 20, 1),    # streams overlap; the La-parity rule delays starts
+    (5, 4, 3, 9, 11, 2),    # La = 3
+    (4, 2, 1, 5, 9, 2),     # La = 1: streams may not overlap at all
+    (8, 2, 2, 3, 17, 9),    # N > tile period: weights hidden
+]
+
+
+@pytest.mark.parametrize("R,C,La,M,K,N", STREAM_SHAPES)
+def test_overlapping_weight_streams(R, C, La, M, K, N, rng):
+    array = ArrayParams(rows=R, cols=C, add_latency=La)
+    params = AcceleratorParams(array, weight_words=128, input_words=128, acc_words=128, bias_words=8)
+    W = rng.standard_normal((M, K)).astype(np.float32)
+    X = rng.standard_normal((K, N)).astype(np.float32)
+    out = run_amaranth(params, W, X, None, False)
+    assert out["error"] == 0
+    verdict = gemm.compare(out["Y"], gemm.linear(W, X, None, False))
+    assert verdict["bit_exact"], verdict
+    assert out["counters"] == perf.cycles(array, M, K, N)
+
+
+def test_stream_rules_are_exercised():
+    """Guard: the overlap rules shape the tile period of the shapes above (else they prove nothing)."""
+    for R, C, La, M, K, N in STREAM_SHAPES[:3]:
+        array = ArrayParams(rows=R, cols=C, add_latency=La)
+        assert array.stream_cycles > array.min_tile_period > array.load_after + 2 or La == 1, (R, C, La)
+    assert ArrayParams(rows=4, cols=2, add_latency=1).min_tile_period == 4     # = R, not C
+    assert ArrayParams(rows=32, cols=32).min_tile_period == 33                  # 32 is even: + 1
+
+
+def test_32x32_tile_period_model():
+    """The issue's target: 16 tiles of N = 16 on 32x32 cost 33 cycles each, not 126.
+
+    The hardware counters equal this model (above, and the Verilator tests),
+    so it pins the controller's timing on the full-size array.
+    """
+    array = ArrayParams(rows=32, cols=32)
+    model = perf.cycles(array, 128, 128, 16)
+    assert model["stall"] == 0
+    assert model["total"] == 3 + 2 + 15 * 33 + 16 + array.latency + 2
+    assert model["weight_wait"] == 2 + 15 * (33 - 16)
+
+
 def test_dependency_stall_is_exercised(rng):
     """Guard: the stall shape above really stalls (otherwise the test proves nothing)."""
     assert perf.cycles(ArrayParams(rows=2, cols=3), 3, 10, 2)["stall"] > 0
