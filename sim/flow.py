@@ -265,6 +265,28 @@ def breakdown(layer) -> dict:
             "inter_layer": layer["inter_layer_cycles"] + layer.get("host_op_cycles", 0)}
 
 
+ROOFLINE_GOAL = 0.9
+
+
+def roofline_gaps(layers) -> list:
+    """One line for each layer and run below ROOFLINE_GOAL of its bound: the cycles above
+    the bound, and where the slowest accelerator spent them (its counters)."""
+    gaps = []
+    for layer in layers:
+        for kind, record in (("baseline", layer["baseline"]), ("pruned", layer)):
+            roof = layer["roofline"][kind]
+            if roof["roofline_fraction"] >= ROOFLINE_GOAL:
+                continue
+            b = breakdown(record)
+            gaps.append(f"{kind} {layer['name']}: {roof['roofline_fraction']:.0%} of its {roof['bound']} bound, "
+                        f"{roof['cycles'] - max(roof['bus_bound_cycles'], roof['compute_bound_cycles']):,} cycles "
+                        f"above it; of its {roof['cycles']:,} cycles, {b['compute']:,} issuing vectors, "
+                        f"{b['weight_wait_and_bus']:,} waiting for weight tiles or the bus, {b['dma_in_out']:,} "
+                        f"loading inputs and storing outputs, {b['drain']:,} draining the array, "
+                        f"{b['inter_layer']:,} host data movement")
+    return gaps
+
+
 def simulation_speed(base, pruned, wall_seconds: float) -> dict:
     """Simulated cycles per wall-clock second of the simulator processes (start-up
     included), per chain and per SoC size; and the run's wall time."""
@@ -373,6 +395,9 @@ def markdown(r: dict) -> str:
               f"({rb['bound_cycles']:,} cycles: per layer the larger of the bus bound, DRAM beats / ports, and the "
               f"compute bound, weight tiles x vectors), the pruned run at {rp['roofline_fraction']:.0%} "
               f"({rp['bound_cycles']:,} cycles)."]
+    if r["roofline_gaps"]:
+        lines += ["", f"Below {ROOFLINE_GOAL:.0%} of the bound, where the cycles went (slowest accelerator):", ""]
+        lines += [f"- {gap}" for gap in r["roofline_gaps"]]
     lines += ["", "| layer | fused on the accelerator | input | host operations before it |", "|---|---|---|---|"]
     for l in r["layers"]:
         source = (f"output of {l['input_from']}" + (", partitions aligned" if l["aligned_with_input"] else "")
@@ -559,6 +584,7 @@ def run(args, accelerators=None, baseline=None) -> dict:
                         "max_abs_err": max(max(l["max_abs_err"], l["baseline"]["max_abs_err"]) for l in layers)},
         "wall_seconds": round(time.perf_counter() - t_start, 1),
         "simulation": simulation_speed(base, pruned, time.perf_counter() - t_start),
+        "roofline_gaps": roofline_gaps(layers),
     }
     return report
 

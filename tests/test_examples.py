@@ -71,6 +71,10 @@ def check_roofline(report):
             roof = layer["roofline"][kind]
             assert roof["compute_bound_cycles"] == max(a["compute"] for a in record["per_accelerator"].values())
             assert max(roof["bus_bound_cycles"], roof["compute_bound_cycles"]) <= roof["cycles"] == record["cycles"]
+        for layer in report["layers"]:                  # a line saying why, exactly where below 90 %
+            below = layer["roofline"][kind]["roofline_fraction"] < 0.9
+            lines = [g for g in report["roofline_gaps"] if g.startswith(f"{kind} {layer['name']}: ")]
+            assert len(lines) == (1 if below else 0), (kind, layer["name"], report["roofline_gaps"])
         total = report["totals"]["roofline"][kind]
         assert total["cycles"] == report["totals"]["cycles" if kind == "pruned" else "baseline_cycles"]
         assert 0 < total["roofline_fraction"] <= 1
