@@ -6,6 +6,8 @@
     0x08 M   0x0C K   0x10 N   0x14 FLAGS (bit 0 bias, bit 1 ReLU)
     0x18 W_ADDR   0x1C X_ADDR   0x20 B_ADDR   0x24 Y_ADDR
     0x28 WIN_BASE 0x2C WIN_LIMIT   (the DRAM window the accelerator may touch)
+           0x08..0x2C are latched by the accelerator at start: writing them
+           while it runs programs the next layer, never the running one
     0x40.. counters, read-only, in NODE_COUNTERS order (cycles, compute,
            weight_wait, stall, drain, weight_load, dma_stall, bytes_read,
            bytes_written, array_cycles)

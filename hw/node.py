@@ -3,7 +3,9 @@
 A layer runs as: validate the descriptor -> DMA the inputs (and bias) into
 the scratchpads -> start the array while the DMA streams the weight tiles
 through the ring buffer -> DMA the results back.  Nothing touches memory
-before validation passes; a bad descriptor ends with an error code:
+before validation passes.  The descriptor registers are latched at start,
+so the host may program the next layer while one runs.  A bad descriptor
+ends with an error code:
 
     bit 0  a zero dimension          bit 3  an access outside [win_base, win_limit)
     bit 1  the layer does not fit    bit 4  a bus error response
@@ -22,6 +24,14 @@ from .dma import DMA, DMAParams
 NODE_COUNTERS = ("cycles", "compute", "weight_wait", "stall", "drain", "weight_load",
                  "dma_stall", "bytes_read", "bytes_written", "array_cycles")
 REGISTERS = ("m", "k", "n", "flags", "w_addr", "x_addr", "b_addr", "y_addr", "win_base", "win_limit")
+
+
+class _Descriptor:
+    """The layer registers as the node latched them at start."""
+
+    def __init__(self):
+        for name in REGISTERS:
+            setattr(self, name, Signal(32, name=f"desc_{name}"))
 
 
 class Node(wiring.Component):
@@ -62,10 +72,12 @@ class Node(wiring.Component):
         busy, done = Signal(), Signal()
         cycles = Signal(32)
         m.d.comb += [self.busy.eq(busy), self.done.eq(done), self.error.eq(err), self.cnt_cycles.eq(cycles)]
-        use_bias, relu = self.flags[0], self.flags[1]
+        # the descriptor is latched at start: CSR writes while a layer runs program the next one
+        d = _Descriptor()
+        use_bias, relu = d.flags[0], d.flags[1]
 
         def inside(addr, nbytes):
-            return (addr >= self.win_base) & (addr + nbytes <= self.win_limit)
+            return (addr >= d.win_base) & (addr + nbytes <= d.win_limit)
 
         cmd = {"valid": dma.cmd_valid, "write": dma.cmd_write, "ring": dma.cmd_ring,
                "addr": dma.cmd_addr, "words": dma.cmd_words, "mem": dma.cmd_mem}
@@ -92,23 +104,24 @@ class Node(wiring.Component):
             with m.State("IDLE"):
                 with m.If(self.start):
                     m.d.sync += [busy.eq(1), done.eq(0), err.eq(0), cycles.eq(0), issued.eq(0)]
+                    m.d.sync += [getattr(d, r).eq(getattr(self, r)) for r in REGISTERS]
                     m.next = "SIZE"
             with m.State("SIZE"):
-                m.d.sync += [kt.eq((self.k + (R - 1)) // R), mt.eq((self.m + (C - 1)) // C)]
+                m.d.sync += [kt.eq((d.k + (R - 1)) // R), mt.eq((d.m + (C - 1)) // C)]
                 m.next = "WORDS"
             with m.State("WORDS"):
-                m.d.sync += [x_words.eq(kt * self.n), b_words.eq(mt), w_words.eq(kt * mt * R),
-                             y_words.eq(mt * self.n)]
+                m.d.sync += [x_words.eq(kt * d.n), b_words.eq(mt), w_words.eq(kt * mt * R),
+                             y_words.eq(mt * d.n)]
                 m.next = "CHECK"
             with m.State("CHECK"):
-                zero = (self.m == 0) | (self.k == 0) | (self.n == 0)
-                big = ((self.m > 0xFFFF) | (self.k > 0xFFFF) | (self.n > 0xFFFF)
+                zero = (d.m == 0) | (d.k == 0) | (d.n == 0)
+                big = ((d.m > 0xFFFF) | (d.k > 0xFFFF) | (d.n > 0xFFFF)
                        | (x_words > ap.input_words) | (y_words > ap.acc_words)
                        | (use_bias & (b_words > ap.bias_words)))
-                mis = ((self.w_addr | self.x_addr | self.y_addr | Mux(use_bias, self.b_addr, 0)) % beat) != 0
-                outside = (~inside(self.w_addr, w_words * bytes_c) | ~inside(self.x_addr, x_words * bytes_r)
-                           | ~inside(self.y_addr, y_words * bytes_c)
-                           | (use_bias & ~inside(self.b_addr, b_words * bytes_c)))
+                mis = ((d.w_addr | d.x_addr | d.y_addr | Mux(use_bias, d.b_addr, 0)) % beat) != 0
+                outside = (~inside(d.w_addr, w_words * bytes_c) | ~inside(d.x_addr, x_words * bytes_r)
+                           | ~inside(d.y_addr, y_words * bytes_c)
+                           | (use_bias & ~inside(d.b_addr, b_words * bytes_c)))
                 code = zero | (big << 1) | (mis << 2) | ((outside & ~zero & ~big) << 3)
                 with m.If(code != 0):
                     m.d.sync += err.eq(code)
@@ -116,20 +129,20 @@ class Node(wiring.Component):
                 with m.Else():
                     m.next = "LOAD_X"
             with m.State("LOAD_X"):
-                dma_step(m, 0, 0, self.x_addr, x_words, MEM_INPUTS, "LOAD_B")
+                dma_step(m, 0, 0, d.x_addr, x_words, MEM_INPUTS, "LOAD_B")
             with m.State("LOAD_B"):
                 with m.If(use_bias):
-                    dma_step(m, 0, 0, self.b_addr, b_words, MEM_BIAS, "RUN")
+                    dma_step(m, 0, 0, d.b_addr, b_words, MEM_BIAS, "RUN")
                 with m.Else():
                     m.next = "RUN"
             with m.State("RUN"):
                 # start the array once, and stream the weights alongside
-                m.d.comb += [acc.m.eq(self.m), acc.k.eq(self.k), acc.n.eq(self.n),
+                m.d.comb += [acc.m.eq(d.m), acc.k.eq(d.k), acc.n.eq(d.n),
                              acc.use_bias.eq(use_bias), acc.relu.eq(relu), acc.start.eq(~acc_started)]
                 with m.If(~acc_started):
                     m.d.sync += acc_started.eq(1)
                 m.d.comb += [cmd["valid"].eq(~issued), cmd["write"].eq(0), cmd["ring"].eq(1),
-                             cmd["addr"].eq(self.w_addr), cmd["words"].eq(w_words), cmd["mem"].eq(MEM_WEIGHTS)]
+                             cmd["addr"].eq(d.w_addr), cmd["words"].eq(w_words), cmd["mem"].eq(MEM_WEIGHTS)]
                 with m.If(~issued & dma.cmd_ready):
                     m.d.sync += issued.eq(1)
                 with m.If(acc_started & issued & ~dma.busy & ~acc.busy & acc.done):
@@ -140,7 +153,7 @@ class Node(wiring.Component):
                     with m.Else():
                         m.next = "STORE"
             with m.State("STORE"):
-                dma_step(m, 1, 0, self.y_addr, y_words, 0, "DONE")
+                dma_step(m, 1, 0, d.y_addr, y_words, 0, "DONE")
             with m.State("DONE"):
                 m.d.sync += [busy.eq(0), done.eq(1)]
                 m.next = "IDLE"

@@ -18,7 +18,7 @@ from pathlib import Path
 import cocotb
 import numpy as np
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, RisingEdge, with_timeout, SimTimeoutError
+from cocotb.triggers import ClockCycles, with_timeout, SimTimeoutError
 from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster, AxiRam
 
 from sim.golden.gemm import compare, linear
@@ -80,63 +80,99 @@ async def wait_irq(dut, mask, cycles, what):
                              f"(irq={int(dut.irq.value):b}); stuck bus or accelerator") from None
 
 
+class Bench:
+    """The SoC out of reset, its memory ports served by AxiRams, the CSR port by an AxiLiteMaster,
+    and every layer of the job placed in its accelerator's window over a sentinel."""
+
+    def __init__(self, dut, job):
+        self.dut, self.job = dut, job
+        self.rng = random.Random(job["seed"])
+        self.n_acc, self.window = job["accelerators"], job["window_bytes"]
+        self.rows, self.cols, self.bus_width = job["rows"], job["cols"], job["bus_width"]
+        self.ports = job.get("mem_ports", 1)
+        prefixes = ["m_axi"] if self.ports == 1 else [f"m{j}_axi" for j in range(self.ports)]
+        self.rams = [AxiRam(AxiBus.from_prefix(dut, prefix), dut.clk, dut.rst, size=self.memory_bytes)
+                     for prefix in prefixes]
+        self.ram = Interleaved(self.rams)
+        self.csr = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil"), dut.clk, dut.rst)
+        if job["backpressure"]:
+            for r in self.rams:
+                for channel in (r.write_if.aw_channel, r.write_if.w_channel, r.write_if.b_channel,
+                                r.read_if.ar_channel, r.read_if.r_channel):
+                    channel.set_pause_generator(_pauser(random.Random(self.rng.random()), job["backpressure"]))
+        self.layers, self.placements, self.images = [], [], []
+
+    @property
+    def memory_bytes(self):
+        return self.window * (self.n_acc + 1)
+
+    async def reset_and_load(self):
+        dut = self.dut
+        cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
+        dut.rst.value = 1
+        await ClockCycles(dut.clk, 5)
+        dut.rst.value = 0
+        await ClockCycles(dut.clk, 2)
+        self.ram.write(0, bytes([0xA5]) * self.memory_bytes)
+        for i, spec in enumerate(self.job["layers"]):
+            data = np.load(spec["file"])
+            W, X = data["W"], data["X"]
+            bias = data["bias"] if "bias" in data else None
+            place, writes = place_layer(W, X, bias, self.rows, self.cols, self.bus_width, base=i * self.window)
+            assert place.end <= (i + 1) * self.window, "test layer does not fit its window"
+            for addr, blob in writes.items():
+                self.ram.write(addr, blob)
+            self.layers.append((W, X, bias, bool(spec["relu"])))
+            self.placements.append(place)
+            self.images.append(writes)
+
+    def descriptor(self, i):
+        """Register values that run accelerator i's layer in its own window."""
+        (W, X, bias, relu), place = self.layers[i], self.placements[i]
+        return {"m": W.shape[0], "k": W.shape[1], "n": X.shape[1], "flags": int(bias is not None) | (relu << 1),
+                "w_addr": place.w_addr, "x_addr": place.x_addr, "b_addr": place.b_addr, "y_addr": place.y_addr,
+                "win_base": i * self.window, "win_limit": (i + 1) * self.window}
+
+    async def program(self, i, values):
+        for name, value in values.items():
+            assert await csr_write(self.csr, BLOCK_BYTES * i + REG[name], value) == 0, f"CSR write {name} refused"
+
+    async def start(self, i):
+        await csr_write(self.csr, BLOCK_BYTES * i + REG["ctrl"], 1)
+
+    def check_output(self, i):
+        """(verdict dict, failures) for accelerator i's output region against the golden model."""
+        (W, X, bias, relu), place = self.layers[i], self.placements[i]
+        got = read_output(self.ram.read(place.y_addr, place.y_bytes), W.shape[0], X.shape[1], self.cols,
+                          self.bus_width)
+        return compare(got, linear(W, X, bias, relu))
+
+    def violations(self):
+        return [int(getattr(self.dut, f"mem{j}_axi_violations").value) for j in range(self.ports)]
+
+
 @cocotb.test()
 async def soc_layers(dut):
     job = json.loads(Path(os.environ["SOC_JOB"]).read_text())
-    rng = random.Random(job["seed"])
-    bus_width, rows, cols, n_acc = job["bus_width"], job["rows"], job["cols"], job["accelerators"]
-    window = job["window_bytes"]
-    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
-    ports = job.get("mem_ports", 1)
-    prefixes = ["m_axi"] if ports == 1 else [f"m{j}_axi" for j in range(ports)]
-    rams = [AxiRam(AxiBus.from_prefix(dut, prefix), dut.clk, dut.rst, size=window * (n_acc + 1))
-            for prefix in prefixes]
-    ram = Interleaved(rams)
-    csr = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil"), dut.clk, dut.rst)
-    if job["backpressure"]:
-        for r in rams:
-            for channel in (r.write_if.aw_channel, r.write_if.w_channel, r.write_if.b_channel,
-                            r.read_if.ar_channel, r.read_if.r_channel):
-                channel.set_pause_generator(_pauser(random.Random(rng.random()), job["backpressure"]))
-    dut.rst.value = 1
-    await ClockCycles(dut.clk, 5)
-    dut.rst.value = 0
-    await ClockCycles(dut.clk, 2)
-
-    # sentinel everywhere, then the layers' images
-    ram.write(0, bytes([0xA5]) * (window * (n_acc + 1)))
-    layers, placements = [], []
-    for i, spec in enumerate(job["layers"]):
-        data = np.load(spec["file"])
-        W, X = data["W"], data["X"]
-        bias = data["bias"] if "bias" in data else None
-        place, writes = place_layer(W, X, bias, rows, cols, bus_width, base=i * window)
-        assert place.end <= (i + 1) * window, "test layer does not fit its window"
-        for addr, blob in writes.items():
-            ram.write(addr, blob)
-        layers.append((W, X, bias, bool(spec["relu"])))
-        placements.append(place)
+    bench = Bench(dut, job)
+    await bench.reset_and_load()
+    ram, csr, n_acc, window = bench.ram, bench.csr, bench.n_acc, bench.window
+    layers, placements = bench.layers, bench.placements
     before = bytearray(ram.read(0, window * (n_acc + 1)))
 
-    for i, (place, (W, X, bias, relu)) in enumerate(zip(placements, layers)):
-        base = BLOCK_BYTES * i
-        values = {"m": W.shape[0], "k": W.shape[1], "n": X.shape[1], "flags": int(bias is not None) | (relu << 1),
-                  "w_addr": place.w_addr, "x_addr": place.x_addr, "b_addr": place.b_addr, "y_addr": place.y_addr,
-                  "win_base": i * window, "win_limit": (i + 1) * window}
-        for name, value in values.items():
-            assert await csr_write(csr, base + REG[name], value) == 0, f"CSR write {name} refused"
     for i in range(n_acc):
-        await csr_write(csr, BLOCK_BYTES * i + REG["ctrl"], 1)
+        await bench.program(i, bench.descriptor(i))
+    for i in range(n_acc):
+        await bench.start(i)
     await wait_irq(dut, (1 << n_acc) - 1, job["watchdog_cycles"], "accelerators")
 
     results, failures = [], []
-    for i, (place, (W, X, bias, relu)) in enumerate(zip(placements, layers)):
+    for i, place in enumerate(placements):
         status, _ = await csr_read(csr, BLOCK_BYTES * i + REG["status"])
         counters = {}
         for k, name in enumerate(COUNTERS):
             counters[name], _ = await csr_read(csr, BLOCK_BYTES * i + COUNTER_BASE + 4 * k)
-        got = read_output(ram.read(place.y_addr, place.y_bytes), W.shape[0], X.shape[1], cols, bus_width)
-        verdict = compare(got, linear(W, X, bias, relu))
+        verdict = bench.check_output(i)
         results.append({"accelerator": i, "status": status, "counters": counters, **verdict})
         if status != 0b10:
             failures.append(f"accelerator {i}: status {status:#x}")
@@ -178,7 +214,7 @@ async def soc_layers(dut):
     if ram.read(0, window * (n_acc + 1)) != snapshot:
         failures.append("a rejected descriptor changed memory")
 
-    violations = [int(getattr(dut, f"mem{j}_axi_violations").value) for j in range(ports)]
+    violations = bench.violations()
     if any(violations):
         failures.append(f"AXI protocol violations per memory port {violations} (axi_checker lines in sim.log)")
     Path(os.environ["SOC_RESULTS"]).write_text(json.dumps(
