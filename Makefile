@@ -81,10 +81,12 @@ EXECUTOR    ?= auto
 BATCH       ?= 16
 SCALE       ?= default
 POWER       ?= events
+JOBS        ?=
 
 sim: deps
 	$(PY) -m sim flow --partitions $(PARTITIONS) --rows $(ROWS) --cols $(COLS) --model $(MODEL) --data $(DATA) \
-	    --batch $(BATCH) --sim $(SIM) --mem-ports $(MEM_PORTS) --scale $(SCALE) --power $(POWER)
+	    --batch $(BATCH) --sim $(SIM) --mem-ports $(MEM_PORTS) --scale $(SCALE) --power $(POWER) \
+	    $(if $(JOBS),--jobs $(JOBS))
 
 sweep: deps
 	$(PY) -m sim sweep --rows $(ROWS) --cols $(COLS) --model $(MODEL) --data $(DATA) --batch $(BATCH) \

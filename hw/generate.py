@@ -22,6 +22,7 @@ from pathlib import Path
 from .config import AcceleratorParams, ArrayParams
 from .fp32 import FPAdd, FPMul, FPParams
 from .fp32.params import DEFAULT_ADD_LATENCY, DEFAULT_MUL_LATENCY
+from .soc import SoCParams
 
 
 class GenerateError(Exception):
@@ -77,7 +78,6 @@ def vars_of(array: ArrayParams) -> dict:
 
 def _soc_block(args):
     from . import netlist
-    from .soc import SoCParams
     array = _array_params(args)
     try:
         params = SoCParams(accelerators=args.accelerators, array=array, bus_width=args.bus_width,
@@ -120,7 +120,8 @@ def make_parser():
     parser.add_argument("--accelerators", type=int, default=3, help="SoC: number of accelerators (default 3)")
     parser.add_argument("--bus-width", type=int, default=512, help="SoC: AXI data width in bits (default 512)")
     parser.add_argument("--mem-ports", type=int, default=1, help="SoC: interleaved memory ports (default 1)")
-    parser.add_argument("--ring-tiles", type=int, default=2, help="SoC: weight ring size in tiles (default 2)")
+    parser.add_argument("--ring-tiles", type=int, default=SoCParams.ring_tiles,
+                        help=f"SoC: weight ring size in tiles (default {SoCParams.ring_tiles})")
     defaults = AcceleratorParams()
     for name in ("weight_words", "input_words", "acc_words", "bias_words"):
         parser.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(defaults, name),

@@ -25,7 +25,7 @@ class SoCParams:
     array: ArrayParams = ArrayParams()
     bus_width: int = 512
     mem_ports: int = 1
-    ring_tiles: int = 2
+    ring_tiles: int = 3           # the DMA fetches tile j+2 while j streams in and j+1 waits
     input_words: int = 4096
     acc_words: int = 4096
     bias_words: int = 256

@@ -188,71 +188,89 @@ class ProgressLog:
 
 
 def run_chain(params, prepared, *, pruned: bool, simulator: str, run_dir: Path, mem=None,
-              wall_timeout_s: float = 3600, capture_toggles: bool = False, single_params=None):
+              wall_timeout_s: float = 3600, capture_toggles: bool = False, single_params=None,
+              jobs: int = 1):
     """Run every accelerated layer on its own input (the hardware network's, known before
-    simulation); return per-layer records.  A phase that uses one accelerator runs on
-    ``single_params``' one-accelerator SoC when given: idle accelerators cost no cycles
-    (tests/test_soc_phase.py checks it), and a smaller SoC simulates faster."""
+    simulation); return per-layer records.  The inputs are known, so up to ``jobs`` phases
+    simulate at once (each its own simulator process; the cycles are those of a serial run).
+    A phase that uses one accelerator runs on ``single_params``' one-accelerator SoC when
+    given: idle accelerators cost no cycles (tests/test_soc_phase.py checks it), and a
+    smaller SoC simulates faster."""
+    from concurrent.futures import ThreadPoolExecutor
+    from .soc_tb import MemoryParams
+
+    def one(index):
+        return run_layer(params, prepared, index, pruned=pruned, simulator=simulator, run_dir=run_dir,
+                         mem=mem or MemoryParams(), wall_timeout_s=wall_timeout_s,
+                         capture_toggles=capture_toggles, single_params=single_params)
+    indices = range(len(prepared.layers))
+    if jobs <= 1:
+        return [one(i) for i in indices]
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        return list(pool.map(one, indices))
+
+
+def run_layer(params, prepared, index: int, *, pruned: bool, simulator: str, run_dir: Path, mem,
+              wall_timeout_s: float, capture_toggles: bool, single_params) -> dict:
+    """Simulate one layer's phase and return its record (see `run_chain`)."""
     from .flow_energy import phase_energy
     from .golden.gemm import compare, linear
     from .soc_driver import run_phase
-    from .soc_tb import MemoryParams
 
-    records, bus_bytes = [], params.bus_width // 8
-    for index, layer in enumerate(prepared.layers):
-        W = layer.W_pruned if pruned else layer.W_base
-        X = layer.x_pruned if pruned else layer.x_base
-        t0 = time.perf_counter()
-        jobs, blocks = layer_jobs(layer, X, pruned)
-        kind = "pruned" if pruned else "baseline"
-        log(f"{kind} layer {layer.name} {W.shape[0]}x{W.shape[1]}x{X.shape[1]} on {len(jobs)} accelerator(s)")
-        soc = single_params if single_params is not None and list(jobs) == [0] else params
-        phase_dir = run_dir / f"{kind}-L{index}"
-        t_sim = time.perf_counter()
-        with ProgressLog(f"{kind} layer {layer.name}", phase_dir / "progress.json", expected_cycles(soc, jobs)):
-            result = run_phase(soc, jobs, mem=mem or MemoryParams(), simulator=simulator, run_dir=phase_dir,
-                               wall_timeout_s=wall_timeout_s, capture_toggles=capture_toggles,
-                               progress_every=PROGRESS_CYCLES)
-        sim_seconds = time.perf_counter() - t_sim
-        Y = np.zeros((W.shape[0], X.shape[1]), np.float32)
-        verdicts, accs = [], {}
-        for p, job in jobs.items():
-            r = result["accelerators"][str(p)]
-            verdicts.append(compare(r["Y"], linear(job.W, job.X, job.bias, job.relu)))
-            if blocks:
-                Y[blocks[p][0]] = r["Y"]
-            else:
-                Y = r["Y"]
-            accs[p] = {k: r["counters"][k] for k in r["counters"]} | {"finish": r["finish"] - r["start"]}
-        moved = host_bytes(prepared, index, Y.size, pruned)
-        inter_layer = -(-moved["scatter_gather"] // bus_bytes)
-        host_cycles = -(-moved["host_ops"] // bus_bytes)
-        dram = {k: sum(port[k] for port in result["memory"]) for k in result["memory"][0]}
-        energy = phase_energy(soc.accel, jobs, {p: result["accelerators"][str(p)]["counters"] for p in jobs},
-                              result["phase_cycles"] + inter_layer + host_cycles,
-                              dram, bus_bytes,
-                              toggles=result.get("toggles"), mem_ports=soc.mem_ports)
-        cycles = int(result["phase_cycles"]) + int(inter_layer) + int(host_cycles)
-        records.append({
-            "name": layer.name, "shape": [int(W.shape[0]), int(W.shape[1])], "batch": int(X.shape[1]),
-            "partitioned": bool(pruned and layer.partitioned), "accelerators": len(jobs),
-            "cycles": cycles, "phase_cycles": int(result["phase_cycles"]),
-            "inter_layer_cycles": int(inter_layer), "host_op_cycles": int(host_cycles),
-            "per_accelerator": accs,
-            "dram": dram, "roofline": roofline(params, jobs, dram, cycles, inter_layer + host_cycles),
-            "bit_exact": all(v["bit_exact"] for v in verdicts),
-            "mismatches": sum(v["mismatches"] for v in verdicts),
-            "max_abs_err": max(v["max_abs_err"] for v in verdicts),
-            "golden_vs_torch": layer.torch_check["pruned" if pruned else "baseline"],
-            "nonzero_weights": int(np.count_nonzero(W)), "wall_seconds": round(time.perf_counter() - t0, 1),
-            "soc_accelerators": soc.accelerators, "sim_seconds": round(sim_seconds, 2),
-            "toggles": result["toggles"].by_component if "toggles" in result else None,
-            "_energy": energy,
-        })
-        done = records[-1]
-        log(f"{kind} layer {layer.name}: {done['cycles']:,} cycles, bit-exact {done['bit_exact']} "
-            f"({done['wall_seconds']:.0f} s)")
-    return records
+    bus_bytes = params.bus_width // 8
+    layer = prepared.layers[index]
+    W = layer.W_pruned if pruned else layer.W_base
+    X = layer.x_pruned if pruned else layer.x_base
+    t0 = time.perf_counter()
+    jobs, blocks = layer_jobs(layer, X, pruned)
+    kind = "pruned" if pruned else "baseline"
+    log(f"{kind} layer {layer.name} {W.shape[0]}x{W.shape[1]}x{X.shape[1]} on {len(jobs)} accelerator(s)")
+    soc = single_params if single_params is not None and list(jobs) == [0] else params
+    phase_dir = run_dir / f"{kind}-L{index}"
+    t_sim = time.perf_counter()
+    with ProgressLog(f"{kind} layer {layer.name}", phase_dir / "progress.json", expected_cycles(soc, jobs)):
+        result = run_phase(soc, jobs, mem=mem, simulator=simulator, run_dir=phase_dir,
+                           wall_timeout_s=wall_timeout_s, capture_toggles=capture_toggles,
+                           progress_every=PROGRESS_CYCLES)
+    sim_seconds = time.perf_counter() - t_sim
+    Y = np.zeros((W.shape[0], X.shape[1]), np.float32)
+    verdicts, accs = [], {}
+    for p, job in jobs.items():
+        r = result["accelerators"][str(p)]
+        verdicts.append(compare(r["Y"], linear(job.W, job.X, job.bias, job.relu)))
+        if blocks:
+            Y[blocks[p][0]] = r["Y"]
+        else:
+            Y = r["Y"]
+        accs[p] = {k: r["counters"][k] for k in r["counters"]} | {"finish": r["finish"] - r["start"]}
+    moved = host_bytes(prepared, index, Y.size, pruned)
+    inter_layer = -(-moved["scatter_gather"] // bus_bytes)
+    host_cycles = -(-moved["host_ops"] // bus_bytes)
+    dram = {k: sum(port[k] for port in result["memory"]) for k in result["memory"][0]}
+    energy = phase_energy(soc.accel, jobs, {p: result["accelerators"][str(p)]["counters"] for p in jobs},
+                          result["phase_cycles"] + inter_layer + host_cycles,
+                          dram, bus_bytes,
+                          toggles=result.get("toggles"), mem_ports=soc.mem_ports)
+    cycles = int(result["phase_cycles"]) + int(inter_layer) + int(host_cycles)
+    record = {
+        "name": layer.name, "shape": [int(W.shape[0]), int(W.shape[1])], "batch": int(X.shape[1]),
+        "partitioned": bool(pruned and layer.partitioned), "accelerators": len(jobs),
+        "cycles": cycles, "phase_cycles": int(result["phase_cycles"]),
+        "inter_layer_cycles": int(inter_layer), "host_op_cycles": int(host_cycles),
+        "per_accelerator": accs,
+        "dram": dram, "roofline": roofline(params, jobs, dram, cycles, inter_layer + host_cycles),
+        "bit_exact": all(v["bit_exact"] for v in verdicts),
+        "mismatches": sum(v["mismatches"] for v in verdicts),
+        "max_abs_err": max(v["max_abs_err"] for v in verdicts),
+        "golden_vs_torch": layer.torch_check["pruned" if pruned else "baseline"],
+        "nonzero_weights": int(np.count_nonzero(W)), "wall_seconds": round(time.perf_counter() - t0, 1),
+        "soc_accelerators": soc.accelerators, "sim_seconds": round(sim_seconds, 2),
+        "toggles": result["toggles"].by_component if "toggles" in result else None,
+        "_energy": energy,
+    }
+    log(f"{kind} layer {layer.name}: {cycles:,} cycles, bit-exact {record['bit_exact']} "
+        f"({record['wall_seconds']:.0f} s)")
+    return record
 
 
 def breakdown(layer) -> dict:
@@ -494,7 +512,7 @@ def simulate(s: Setup, *, pruned: bool) -> list:
                                     f"{os.getpid()}-", dir=BUILD_ROOT / "runs"))
     records = run_chain(p, s.prepared, pruned=pruned, simulator=s.args.sim, run_dir=scratch, mem=s.mem,
                         wall_timeout_s=s.wall_s, capture_toggles=s.toggles,
-                        single_params=None if s.toggles else s.base_params)
+                        single_params=None if s.toggles else s.base_params, jobs=s.args.phase_jobs)
     shutil.rmtree(scratch, ignore_errors=True)
     return records
 
@@ -633,6 +651,10 @@ def main(argv=None):
                              "instance), local (a process pool on this machine), auto (ray when RAY_ADDRESS is set)")
     parser.add_argument("--workers", type=int, default=None,
                         help="with --sweep --executor local: processes (default: the cores)")
+    parser.add_argument("--jobs", type=int, default=None, dest="jobs",
+                        help="phases of one chain simulated at once (their inputs are known; the cycles do not "
+                             "change). Default: half the cores, at least 1 (the baseline and pruned chains "
+                             "already run side by side)")
     parser.add_argument("--out", type=Path, default=None,
                         help="report folder (default build/sim/P<P>, build/sim/paper-P<P> or build/sim/sweep)")
     parser.add_argument("--power", choices=("events", "toggles"), default="events",

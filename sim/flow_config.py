@@ -9,6 +9,7 @@ config, never the argparse namespace.
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +41,7 @@ class FlowConfig:
     ports: tuple = (1, 2)                 # a sweep's memory variants
     executor: str = "auto"
     workers: int | None = None
+    jobs: int | None = None               # phases of one chain simulated at once (None: half the cores)
 
     def __post_init__(self):
         _in_range("PARTITIONS", self.partitions, 1, MAX_ACCELERATORS, "(one accelerator each)")
@@ -56,6 +58,8 @@ class FlowConfig:
             _in_range("--max-partitions", self.max_partitions, 1, MAX_ACCELERATORS)
         if self.workers is not None:
             _in_range("--workers", self.workers, 1, 1024)
+        if self.jobs is not None:
+            _in_range("JOBS", self.jobs, 1, 256)
         if self.fc_dims is not None:
             if self.scale != "paper":
                 raise FlowError("--fc-dims goes with SCALE=paper")
@@ -71,11 +75,17 @@ class FlowConfig:
             raise FlowError(f"model file not found: {target}")
 
     @property
+    def phase_jobs(self) -> int:
+        return self.jobs if self.jobs is not None else max(1, (os.cpu_count() or 2) // 2)
+
+    @property
     def accelerators(self) -> int:
         return self.max_partitions if self.sweep else self.partitions
 
     def with_point(self, partitions: int, mem_ports: int) -> "FlowConfig":
-        return dataclasses.replace(self, partitions=partitions, mem_ports=mem_ports)
+        """One sweep point; its phases run one at a time unless JOBS says otherwise (the
+        points themselves already fill the workers)."""
+        return dataclasses.replace(self, partitions=partitions, mem_ports=mem_ports, jobs=self.jobs or 1)
 
     @classmethod
     def from_args(cls, args) -> "FlowConfig":

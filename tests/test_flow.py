@@ -69,10 +69,12 @@ def test_small_flow_report(user_report):
         assert (out / name).stat().st_size > 0
 
 
-def test_paper_scale_path_at_small_widths():
-    """SCALE=paper's code path (FC shapes instead of a trained model) at widths a test affords."""
-    done = run_flow("--scale", "paper", "--fc-dims", "72,40,40,10", "--partitions", "2", "--rows", "4",
-                    "--cols", "4", "--batch", "4")
+def test_paper_scale_path_at_small_widths(tmp_path):
+    """SCALE=paper's code path (FC shapes instead of a trained model) at widths a test affords;
+    its phases simulated one at a time and three at once give the same cycles, counter for counter."""
+    small = ["--scale", "paper", "--fc-dims", "72,40,40,10", "--partitions", "2", "--rows", "4", "--cols", "4",
+             "--batch", "4"]
+    done = run_flow(*small, "--jobs", "1")
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads((BUILD_ROOT / "sim" / "paper-P2" / "report.json").read_text())
     assert report["synthetic"] is True and report["model"] == "tinyvgg16-fc"
@@ -83,6 +85,15 @@ def test_paper_scale_path_at_small_widths():
     assert 0 <= report["accuracy"]["pruned_agrees_with_unpruned"] <= 100
     assert report["totals"]["speedup"] > 1.0
     assert "SCALE=paper" in (BUILD_ROOT / "sim" / "paper-P2" / "report.md").read_text()
+
+    parallel = run_flow(*small, "--jobs", "3", "--out", str(tmp_path / "parallel"))
+    assert parallel.returncode == 0, parallel.stderr[-2000:]
+    other = json.loads((tmp_path / "parallel" / "report.json").read_text())
+    keys = ("name", "cycles", "phase_cycles", "inter_layer_cycles", "per_accelerator", "dram", "bit_exact")
+    for run in (lambda l: l, lambda l: l["baseline"]):           # pruned, then baseline records
+        assert [{k: run(l)[k] for k in keys} for l in report["layers"]] == \
+               [{k: run(l)[k] for k in keys} for l in other["layers"]]
+    assert other["totals"]["cycles"] == report["totals"]["cycles"]
 
 
 def test_toggle_capture_prices_every_component():
