@@ -82,11 +82,12 @@ BATCH       ?= 16
 SCALE       ?= default
 POWER       ?= events
 JOBS        ?=
+FP          ?= rtl
 
 sim: deps
 	$(PY) -m sim flow --partitions $(PARTITIONS) --rows $(ROWS) --cols $(COLS) --model $(MODEL) --data $(DATA) \
 	    --batch $(BATCH) --sim $(SIM) --mem-ports $(MEM_PORTS) --scale $(SCALE) --power $(POWER) \
-	    $(if $(JOBS),--jobs $(JOBS))
+	    --fp $(FP) $(if $(JOBS),--jobs $(JOBS))
 
 sweep: deps
 	$(PY) -m sim sweep --rows $(ROWS) --cols $(COLS) --model $(MODEL) --data $(DATA) --batch $(BATCH) \

@@ -25,7 +25,10 @@ def accelerator_verilog(params: AcceleratorParams, name: str = "pp_accel") -> st
     return pe_verilog(params.array, f"{name}_pe") + verilog.convert(accel, name=name, emit_src=False)
 
 
-def soc_verilog(params, name: str = "pp_soc") -> str:
+def soc_verilog(params, name: str = "pp_soc", pe_text: str | None = None) -> str:
+    """The SoC, its PE module first: the Amaranth PE, or ``pe_text`` (a module named
+    ``{name}_pe`` with the same ports and timing, e.g. a simulation model)."""
     from .soc import SoC
     soc = SoC(params, pe_factory=lambda: PEInstance(params.array, f"{name}_pe"))
-    return pe_verilog(params.array, f"{name}_pe") + verilog.convert(soc, name=name, emit_src=False)
+    pe = pe_text if pe_text is not None else pe_verilog(params.array, f"{name}_pe")
+    return pe + verilog.convert(soc, name=name, emit_src=False)

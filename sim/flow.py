@@ -189,7 +189,7 @@ class ProgressLog:
 
 def run_chain(params, prepared, *, pruned: bool, simulator: str, run_dir: Path, mem=None,
               wall_timeout_s: float = 3600, capture_toggles: bool = False, single_params=None,
-              jobs: int = 1):
+              jobs: int = 1, fp: str = "rtl"):
     """Run every accelerated layer on its own input (the hardware network's, known before
     simulation); return per-layer records.  The inputs are known, so up to ``jobs`` phases
     simulate at once (each its own simulator process; the cycles are those of a serial run).
@@ -202,7 +202,7 @@ def run_chain(params, prepared, *, pruned: bool, simulator: str, run_dir: Path, 
     def one(index):
         return run_layer(params, prepared, index, pruned=pruned, simulator=simulator, run_dir=run_dir,
                          mem=mem or MemoryParams(), wall_timeout_s=wall_timeout_s,
-                         capture_toggles=capture_toggles, single_params=single_params)
+                         capture_toggles=capture_toggles, single_params=single_params, fp=fp)
     indices = range(len(prepared.layers))
     if jobs <= 1:
         return [one(i) for i in indices]
@@ -211,7 +211,7 @@ def run_chain(params, prepared, *, pruned: bool, simulator: str, run_dir: Path, 
 
 
 def run_layer(params, prepared, index: int, *, pruned: bool, simulator: str, run_dir: Path, mem,
-              wall_timeout_s: float, capture_toggles: bool, single_params) -> dict:
+              wall_timeout_s: float, capture_toggles: bool, single_params, fp: str = "rtl") -> dict:
     """Simulate one layer's phase and return its record (see `run_chain`)."""
     from .flow_energy import phase_energy
     from .golden.gemm import compare, linear
@@ -231,7 +231,7 @@ def run_layer(params, prepared, index: int, *, pruned: bool, simulator: str, run
     with ProgressLog(f"{kind} layer {layer.name}", phase_dir / "progress.json", expected_cycles(soc, jobs)):
         result = run_phase(soc, jobs, mem=mem, simulator=simulator, run_dir=phase_dir,
                            wall_timeout_s=wall_timeout_s, capture_toggles=capture_toggles,
-                           progress_every=PROGRESS_CYCLES)
+                           progress_every=PROGRESS_CYCLES, fp=fp)
     sim_seconds = time.perf_counter() - t_sim
     Y = np.zeros((W.shape[0], X.shape[1]), np.float32)
     verdicts, accs = [], {}
@@ -451,7 +451,9 @@ def markdown(r: dict) -> str:
               f"ratio {t['energy_ratio']:.2f}x (paper {PAPER['energy_ratio_p3']}x); method: {r['energy']['method']}.",
               "", "Simulation: " + ", ".join(f"{soc} SoC {v['cycles_per_second']:,.0f} cycles/s"
                                              for soc, v in r["simulation"]["by_soc"].items())
-              + f" (simulator processes, start-up included); the run took {r['simulation']['wall_seconds']:,.0f} s.",
+              + f" (simulator processes, start-up included); the run took {r['simulation']['wall_seconds']:,.0f} s"
+              + ("." if r.get("fp_units", "rtl") == "rtl" else
+                 "; **FP=behavioural**: the PEs computed with the C model, not the RTL FP units."),
               "", "Columns: *compute* = cycles the slowest accelerator issued vectors; *weight wait + bus* = "
               "cycles its array waited for weight tiles (the shared bus) or accumulators; *DMA in/out* = "
               "loading inputs/bias and storing outputs; *inter-layer* = host scatter/gather of block "
@@ -494,8 +496,12 @@ def setup(args, accelerators=None, *, pruned=True) -> Setup:
         if not wanted:                      # the one-accelerator SoC also runs the pruned model's dense layers
             continue
         log(f"SoC: {n} x {args.rows}x{args.cols}, bus {p.bus_width} bits, {p.mem_ports} DRAM port(s)"
-            f"{', with toggle capture' if toggles else ''} (the first build takes minutes; cached afterwards)")
+            f"{', with toggle capture' if toggles else ''}"
+            f"{', FP units as a C model (FP=behavioural)' if args.fp != 'rtl' else ''} (the first build takes minutes; cached afterwards)")
         spec = tb_build(p, mem, args.sim)
+        if args.fp != "rtl":
+            from .fp_behavioural import behavioural_spec
+            spec = behavioural_spec(spec, p)
         runner.build(capture_spec(spec, p) if toggles else spec)
     # SCALE=paper runs millions of cycles: the wall-clock watchdog grows with it
     wall = 12 * 3600 if args.scale == "paper" else 3600
@@ -512,7 +518,8 @@ def simulate(s: Setup, *, pruned: bool) -> list:
                                     f"{os.getpid()}-", dir=BUILD_ROOT / "runs"))
     records = run_chain(p, s.prepared, pruned=pruned, simulator=s.args.sim, run_dir=scratch, mem=s.mem,
                         wall_timeout_s=s.wall_s, capture_toggles=s.toggles,
-                        single_params=None if s.toggles else s.base_params, jobs=s.args.phase_jobs)
+                        single_params=None if s.toggles else s.base_params, jobs=s.args.phase_jobs,
+                        fp=s.args.fp)
     shutil.rmtree(scratch, ignore_errors=True)
     return records
 
@@ -582,7 +589,9 @@ def run(args, accelerators=None, baseline=None) -> dict:
     report = {
         "verdict": verdict(layers, match),
         "partitions": args.partitions, "accelerators": params.accelerators,
-        "array": {"rows": args.rows, "cols": args.cols}, "simulator": args.sim, "model": prepared.model,
+        "array": {"rows": args.rows, "cols": args.cols}, "simulator": args.sim,
+        "fp_units": "rtl" if args.fp == "rtl" else "behavioural (C model through DPI-C, sim/fp_behavioural.py)",
+        "model": prepared.model,
         "data": prepared.data, "synthetic": prepared.synthetic,
         "graph": prepared.graph, "host_linears": list(prepared.host_linears),
         "batch": args.batch, "bus": {"width": params.bus_width, "mem_ports": params.mem_ports},
@@ -651,6 +660,9 @@ def main(argv=None):
                              "instance), local (a process pool on this machine), auto (ray when RAY_ADDRESS is set)")
     parser.add_argument("--workers", type=int, default=None,
                         help="with --sweep --executor local: processes (default: the cores)")
+    parser.add_argument("--fp", choices=("rtl", "behavioural"), default="rtl",
+                        help="behavioural: a fast simulation build whose PEs compute with a bit-exact C model "
+                             "(Verilator only; the report says so)")
     parser.add_argument("--jobs", type=int, default=None, dest="jobs",
                         help="phases of one chain simulated at once (their inputs are known; the cycles do not "
                              "change). Default: half the cores, at least 1 (the baseline and pruned chains "

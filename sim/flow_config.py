@@ -42,6 +42,7 @@ class FlowConfig:
     executor: str = "auto"
     workers: int | None = None
     jobs: int | None = None               # phases of one chain simulated at once (None: half the cores)
+    fp: str = "rtl"                       # behavioural: PEs as a C model (sim/fp_behavioural.py)
 
     def __post_init__(self):
         _in_range("PARTITIONS", self.partitions, 1, MAX_ACCELERATORS, "(one accelerator each)")
@@ -51,6 +52,9 @@ class FlowConfig:
         _choice("SIM", self.sim, ("verilator", "icarus"))
         _choice("POWER", self.power, ("events", "toggles"))
         _choice("SCALE", self.scale, ("default", "paper"))
+        _choice("FP", self.fp, ("rtl", "behavioural"))
+        if self.fp == "behavioural" and (self.sim != "verilator" or self.power == "toggles"):
+            raise FlowError("FP=behavioural needs SIM=verilator and POWER=events (its PEs have no gates to toggle)")
         _choice("--executor", self.executor, ("auto", "local", "ray"))
         for ports in (self.mem_ports, *(self.ports if self.sweep else ())):
             _choice("MEM_PORTS", ports, (1, 2, 4, 8))

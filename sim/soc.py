@@ -12,9 +12,18 @@ from . import runner
 MODULE = "pp_soc"
 
 
-def soc_source(params: SoCParams) -> Path:
+def soc_source(params: SoCParams, fp: str = "rtl") -> Path:
+    """The SoC's Verilog; ``fp="behavioural"`` puts sim/fp_behavioural.py's PE in place of the RTL one."""
     key = {"block": "soc", **params.as_dict()}
-    return runner.generate_verilog(None, MODULE, key, text_factory=lambda: soc_verilog(params, MODULE))
+    if fp != "rtl":
+        key.update(fp=fp, model=runner.source_hash(Path(__file__).with_name("fp_behavioural.py")))
+
+    def text():
+        if fp == "rtl":
+            return soc_verilog(params, MODULE)
+        from .fp_behavioural import pe_text
+        return soc_verilog(params, MODULE, pe_text=pe_text(params.array, f"{MODULE}_pe"))
+    return runner.generate_verilog(None, MODULE, key, text_factory=text)
 
 
 def soc_build(params: SoCParams, simulator: str, *, toplevel: str = MODULE, extra_sources=(),

@@ -95,7 +95,8 @@ def soc_design(params: SoCParams):
 
 def run_phase(params: SoCParams, jobs: dict, *, mem: MemoryParams = MemoryParams(), simulator="verilator",
               run_dir: Path, wall_timeout_s: float = 3600, capture_toggles: bool = False,
-              progress_every: int | None = None, faults: dict | None = None, allow_errors: bool = False) -> dict:
+              progress_every: int | None = None, faults: dict | None = None, allow_errors: bool = False,
+              fp: str = "rtl") -> dict:
     """jobs: {accelerator index: LayerJob}.  Returns outputs, counters, cycles, memory stats,
     and with ``capture_toggles`` the SoC's toggles per component (a power.ToggleSummary)
     from Verilator's toggle coverage or an Icarus VCD of the flat build.  With
@@ -107,7 +108,9 @@ def run_phase(params: SoCParams, jobs: dict, *, mem: MemoryParams = MemoryParams
     DRAM model answer the n-th read beat or write burst of that port with SLVERR (2) or
     DECERR (3).  An accelerator that ends with an error status raises SimulationError in
     one line, unless ``allow_errors``: then the results carry the DRAM image before
-    (``dram_before``) and after (``dram_after``) the phase."""
+    (``dram_before``) and after (``dram_after``) the phase.
+
+    ``fp="behavioural"`` simulates the PEs with the C model (sim/fp_behavioural.py)."""
     run_dir = Path(run_dir).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
     R, C, W = params.array.rows, params.array.cols, params.bus_width
@@ -145,6 +148,11 @@ def run_phase(params: SoCParams, jobs: dict, *, mem: MemoryParams = MemoryParams
     results_path = run_dir / "results.json"
     results_path.unlink(missing_ok=True)
     spec = tb_build(params, mem, simulator)
+    if fp != "rtl":
+        if capture_toggles:
+            raise ValueError("toggle capture needs the RTL FP units (FP=rtl)")
+        from .fp_behavioural import behavioural_spec
+        spec = behavioural_spec(spec, params)
     if capture_toggles:
         from .power.capture import VCD_NAME
         spec = capture_spec(spec, params)
