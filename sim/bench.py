@@ -121,7 +121,7 @@ def section_array() -> str:
         f"Array latency R*La + Lm + C - 1 = {array.latency} cycles (La = Lm = 2). Per tile "
         f"max(N, {period}) cycles (weights written row by row behind the previous tile's wave: C, plus one "
         f"when C is a multiple of La), i.e. weight loading is hidden "
-        f"for N >= {period}; see README for the full formula. *Model* is `sim/golden/perf.py`; "
+        f"for N >= {period}; see docs/architecture.md, Cycle model, for the full formula. *Model* is `sim/golden/perf.py`; "
         "*SCALE-Sim WS* is its analytical weight-stationary count, ceil(K/R)*ceil(M/C) folds x (2R + C + N - 2), "
         "no overlap of weight loading. Utilization = (M*K*N / (R*C)) / measured cycles. Bias and ReLU on, "
         "random normal data, every output bit-exact against the golden model.",

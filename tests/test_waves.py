@@ -1,4 +1,4 @@
-"""``WAVES=1`` records waveforms (README, Simulation): a VCD on Icarus, named on stderr.
+"""``WAVES=1`` records waveforms (README, Make targets and options): a VCD on Icarus, named on stderr.
 
 The runner turns waves on for every build and run when WAVES is set, so
 ``python -m sim gemm`` and ``make sim`` need no flag of their own.  Icarus is

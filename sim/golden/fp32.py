@@ -140,7 +140,7 @@ def boundary_pairs():
 
 
 def regression_set(op: str, rng, n_random: int):
-    """The full oracle set (README, Verification): random, subnormal-heavy, cancellation, boundary."""
+    """The full oracle set (docs/flow.md, Verification): random, subnormal-heavy, cancellation, boundary."""
     parts = [
         (random_bits(rng, n_random), random_bits(rng, n_random)),
         subnormal_heavy(rng, n_random),
