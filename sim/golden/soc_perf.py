@@ -245,6 +245,7 @@ class _Port:
         self.rd_out = self.wr_out = 0
         self.ro_gap = self.r_gap = 0
         self.prio_w = False
+        self.stats = {"read_beats": 0, "write_beats": 0, "read_bursts": 0, "write_bursts": 0}
 
     def r_want(self, t):
         return bool(self.rq) and t >= self.rq[0][2] and len(self.ro) < 2
@@ -286,6 +287,8 @@ class _Port:
         if b_fire:
             self.bq.pop(0)
         self.wr_out += bool(aw) - b_fire
+        for key, hit in (("read_beats", r_fire), ("write_beats", w_fire), ("read_bursts", ar), ("write_bursts", aw)):
+            self.stats[key] += bool(hit)
         busy = self.r_gap or self.ro_gap
         if r_fetch or w_fire:
             self.r_gap = self.gap
@@ -503,4 +506,4 @@ def simulate(soc: SoCParams, layers: dict, mem: MemoryParams = MemoryParams(), w
         accs[i] = {"cycles": n.finish - n.t0, "array_cycles": n.array.total(),
                    "start": round(start), "finish": round(end) - round(start), "end": round(end)}
     phase = max(a["end"] for a in accs.values()) - round(first)
-    return {"accelerators": accs, "phase_cycles": phase, "model_steps": steps}
+    return {"accelerators": accs, "phase_cycles": phase, "memory": [p.stats for p in ports], "model_steps": steps}
