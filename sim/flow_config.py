@@ -40,6 +40,7 @@ class FlowConfig:
     ports: tuple = (1, 2)                 # a sweep's memory variants
     executor: str = "auto"
     workers: int | None = None
+    engine: str = "rtl"                   # a sweep's cycles: rtl (simulated) or model (sim/golden/soc_perf.py)
 
     def __post_init__(self):
         _in_range("PARTITIONS", self.partitions, 1, MAX_ACCELERATORS, "(one accelerator each)")
@@ -50,6 +51,7 @@ class FlowConfig:
         _choice("POWER", self.power, ("events", "toggles"))
         _choice("SCALE", self.scale, ("default", "paper"))
         _choice("--executor", self.executor, ("auto", "local", "ray"))
+        _choice("ENGINE", self.engine, ("rtl", "model"))
         for ports in (self.mem_ports, *(self.ports if self.sweep else ())):
             _choice("MEM_PORTS", ports, (1, 2, 4, 8))
         if self.sweep:

@@ -63,3 +63,20 @@ def test_model_is_fast():
     r = simulate(SoCParams(accelerators=1, array=ArrayParams(32, 32)), {0: Layer(300, 784, 16)})
     assert r["phase_cycles"] > 300 * 784 * 16 // 1024
     assert time.perf_counter() - t < 10
+
+
+def test_sweep_with_the_model_engine(tmp_path):
+    """ENGINE=model: the sweep report without simulating, points marked by engine, no energy."""
+    import json
+    import subprocess
+    import sys
+    done = subprocess.run([sys.executable, "-m", "sim.flow", "--sweep", "--scale", "paper", "--fc-dims", "24,16,16,8",
+                           "--max-partitions", "2", "--ports", "1,2", "--rows", "4", "--cols", "4", "--batch", "2",
+                           "--engine", "model", "--executor", "local", "--workers", "1", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["engine"] == "model" and len(report["points"]) == 4
+    for p in report["points"]:
+        assert p["engine"] == "model" and p["energy_ratio"] is None and p["cycles"] > 0
+    assert "n/a (cycle model)" in (tmp_path / "report.md").read_text()
