@@ -78,6 +78,7 @@ bench: deps
 MODEL       ?= lenet300
 DATA        ?= mnist
 EXECUTOR    ?= auto
+ENGINE      ?= rtl
 BATCH       ?= 16
 SCALE       ?= default
 POWER       ?= events
@@ -91,7 +92,7 @@ sim: deps
 
 sweep: deps
 	$(PY) -m sim sweep --rows $(ROWS) --cols $(COLS) --model $(MODEL) --data $(DATA) --batch $(BATCH) \
-	    --sim $(SIM) --scale $(SCALE) --executor $(EXECUTOR)
+	    --sim $(SIM) --scale $(SCALE) --executor $(EXECUTOR) --engine $(ENGINE)
 
 VERILOG_OUT ?= build/verilog-out/$(ROWS)x$(COLS)
 

@@ -195,6 +195,58 @@ def section_congestion() -> str:
     ])
 
 
+SOC_MODEL_CASES = [  # (array, accelerators, memory ports, [(M, K, N, bias), ...])
+    (4, 1, 1, [(16, 64, 1, True)]),
+    (4, 1, 1, [(8, 16, 40, False)]),
+    (4, 2, 1, [(12, 40, 6, False), (8, 40, 6, True)]),
+    (4, 3, 1, [(12, 40, 3, True), (8, 40, 3, True), (16, 24, 3, False)]),
+    (4, 2, 2, [(12, 40, 6, False), (8, 40, 6, True)]),
+    (4, 3, 4, [(12, 40, 3, True), (8, 40, 3, True), (16, 24, 3, False)]),
+    (8, 2, 1, [(24, 40, 4, True), (16, 48, 4, False)]),
+]
+
+
+def section_soc_model() -> str:
+    """Small RTL phases against the whole-SoC cycle model (sim/golden/soc_perf.py)."""
+    import numpy as np
+    from hw.config import ArrayParams
+    from hw.soc import SoCParams
+    from .golden.soc_perf import Layer, simulate
+    from .soc_driver import LayerJob, run_phase
+
+    rows, total_rtl, total_model = [], 0, 0
+    for n, (size, acc, ports, shapes) in enumerate(SOC_MODEL_CASES):
+        rng = np.random.default_rng(1)
+        params = SoCParams(accelerators=acc, array=ArrayParams(size, size), mem_ports=ports)
+        jobs = {i: LayerJob(rng.standard_normal((M, K)).astype(np.float32),
+                            rng.standard_normal((K, N)).astype(np.float32),
+                            rng.standard_normal(M).astype(np.float32) if b else None, False)
+                for i, (M, K, N, b) in enumerate(shapes)}
+        rtl = run_phase(params, jobs, run_dir=runner.BUILD_ROOT / "bench" / f"soc-model-{n}")
+        model = simulate(params, {i: Layer(*s) for i, s in enumerate(shapes)})
+        per_acc = ", ".join(f"{rtl['accelerators'][str(i)]['counters']['cycles']} / {model['accelerators'][i]['cycles']}"
+                            for i in range(len(shapes)))
+        err = model["phase_cycles"] / rtl["phase_cycles"] - 1
+        total_rtl += rtl["phase_cycles"]
+        total_model += model["phase_cycles"]
+        layers = "; ".join(f"{M}x{K}x{N}" for M, K, N, _ in shapes)
+        rows.append(f"| {size}x{size} | {acc} | {ports} | {layers} | {per_acc} | {rtl['phase_cycles']:,} | "
+                    f"{model['phase_cycles']:,} | {err:+.2%} |")
+    return "\n".join([
+        "## Whole-SoC cycle model against the RTL",
+        "",
+        "Small phases on the RTL SoC (512-bit bus, DRAM model latency 20, one beat per cycle per port), the "
+        "accelerators started together, against sim/golden/soc_perf.py. Per accelerator: the node's cycles "
+        "counter, RTL / model.",
+        "",
+        "| array | accelerators | ports | layers (MxKxN) | node cycles, RTL / model | phase, RTL | phase, model | error |",
+        "|---|---|---|---|---|---|---|---|",
+        *rows,
+        "",
+        f"Total: {total_rtl:,} RTL, {total_model:,} model ({total_model / total_rtl - 1:+.2%}).",
+    ])
+
+
 def section_sw() -> str:
     from sw import bench as sw_bench
     return sw_bench.run()
@@ -233,6 +285,7 @@ SECTIONS = {
     "fp_area": section_fp_area,
     "array": section_array,
     "congestion": section_congestion,
+    "soc-model": section_soc_model,
     "sw": section_sw,
     "sparse": section_sparse,
     "sparse_cuda": section_sparse_cuda,

@@ -658,6 +658,9 @@ def main(argv=None):
     parser.add_argument("--executor", choices=("auto", "local", "ray"), default="auto",
                         help="with --sweep: where the points run: ray (the cluster at RAY_ADDRESS, or a local Ray "
                              "instance), local (a process pool on this machine), auto (ray when RAY_ADDRESS is set)")
+    parser.add_argument("--engine", choices=("rtl", "model"), default="rtl",
+                        help="with --sweep: rtl (simulate every phase) or model (the SoC cycle model: cycles "
+                             "only, no energy, no output check)")
     parser.add_argument("--workers", type=int, default=None,
                         help="with --sweep --executor local: processes (default: the cores)")
     parser.add_argument("--fp", choices=("rtl", "behavioural"), default="rtl",

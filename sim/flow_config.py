@@ -43,6 +43,7 @@ class FlowConfig:
     workers: int | None = None
     jobs: int | None = None               # phases of one chain simulated at once (None: half the cores)
     fp: str = "rtl"                       # behavioural: PEs as a C model (sim/fp_behavioural.py)
+    engine: str = "rtl"                   # a sweep's cycles: rtl (simulated) or model (sim/golden/soc_perf.py)
 
     def __post_init__(self):
         _in_range("PARTITIONS", self.partitions, 1, MAX_ACCELERATORS, "(one accelerator each)")
@@ -56,6 +57,7 @@ class FlowConfig:
         if self.fp == "behavioural" and (self.sim != "verilator" or self.power == "toggles"):
             raise FlowError("FP=behavioural needs SIM=verilator and POWER=events (its PEs have no gates to toggle)")
         _choice("--executor", self.executor, ("auto", "local", "ray"))
+        _choice("ENGINE", self.engine, ("rtl", "model"))
         for ports in (self.mem_ports, *(self.ports if self.sweep else ())):
             _choice("MEM_PORTS", ports, (1, 2, 4, 8))
         if self.sweep:

@@ -50,6 +50,9 @@ def baseline_task(config: FlowConfig, ports: int) -> list:
     """The baseline's per-layer records for one memory variant."""
     from . import flow
     args = config.with_point(config.max_partitions, ports)
+    if config.engine == "model":
+        from . import flow_predict
+        return flow_predict.baseline(args, args.max_partitions)
     _worker_setup(args.sim)
     return flow.run_baseline(args, accelerators=args.max_partitions)
 
@@ -58,6 +61,9 @@ def point_task(config: FlowConfig, partitions: int, ports: int, baseline: list) 
     """One sweep point: the pruned model on ``partitions`` accelerators against ``baseline``."""
     from . import flow
     args = config.with_point(partitions, ports)
+    if config.engine == "model":
+        from . import flow_predict
+        return flow_predict.point(args, args.max_partitions, baseline)
     _worker_setup(args.sim)
     r = flow.run(args, accelerators=args.max_partitions, baseline=baseline)
     t = r["totals"]
@@ -68,7 +74,7 @@ def point_task(config: FlowConfig, partitions: int, ports: int, baseline: list) 
             "verified": r["verdict"]["ok"],
             "inter_layer_cycles": sum(layer["inter_layer_cycles"] for layer in r["layers"]),
             "roofline": {k: v["roofline_fraction"] for k, v in t["roofline"].items()},
-            "accuracy": r["accuracy"].get("retrained", {}).get("top1")}
+            "accuracy": r["accuracy"].get("retrained", {}).get("top1"), "engine": "rtl"}
 
 
 def run_local(settings: FlowConfig, grid: list, workers: int) -> list:
@@ -124,9 +130,10 @@ def sweep(args: FlowConfig) -> int:
     model = "tinyvgg16-fc" if args.scale == "paper" else args.model
     write_sweep_report(out, {"array": {"rows": args.rows, "cols": args.cols}, "model": model,
                              "batch": args.batch, "accelerators": args.max_partitions, "executor": executor,
+                             "engine": args.engine,
                              "points": rows})
     log(f"sweep report: {out / 'report.md'}")
-    failed = [r for r in rows if not r["verified"]]
+    failed = [r for r in rows if r["verified"] is False]
     if failed:
         print(f"error: {len(failed)} sweep point(s) are not correct (P={failed[0]['partitions']}, "
               f"{failed[0]['mem_ports']} port(s) first); see {out / 'report.md'}", file=sys.stderr)
@@ -152,7 +159,8 @@ def write_sweep_report(out: Path, report: dict):
             if "roofline" in r:
                 axes[0].annotate(f"{r['roofline']['pruned']:.0%}", (r["partitions"], r["speedup"]),
                                  textcoords="offset points", xytext=(4, -10), fontsize=7)
-        axes[1].plot([r["partitions"] for r in pts], [r["energy_ratio"] for r in pts], "o-", label=label)
+        energy = [r for r in pts if r["energy_ratio"] is not None]      # none for cycle-model points
+        axes[1].plot([r["partitions"] for r in energy], [r["energy_ratio"] for r in energy], "o-", label=label)
     axes[0].plot(ps, [p * p for p in ps], "k:", label="ideal P^2")
     axes[0].plot([3], [PAPER["speedup_p3"]], "kx", label="paper, TinyVGG16 (P=3)")
     axes[1].plot([3], [PAPER["energy_ratio_p3"]], "kx", label="paper, TinyVGG16 (P=3)")
@@ -174,11 +182,13 @@ def write_sweep_report(out: Path, report: dict):
              "| P | DRAM ports | baseline cycles | cycles | speedup | ideal P^2 | roofline, baseline / pruned | "
              "energy ratio | fine-tuned top-1 | bit-exact |", "|---|---|---|---|---|---|---|---|---|---|"]
     pct = lambda v: "-" if v is None else f"{v:.2f} %"
+    energy = lambda r: "n/a (cycle model)" if r["energy_ratio"] is None else f"{r['energy_ratio']:.2f}x"
+    exact = lambda r: "n/a (cycle model)" if r["bit_exact"] is None else r["bit_exact"]
     roof = lambda r: (f"{r['roofline']['baseline']:.0%} / {r['roofline']['pruned']:.0%}" if "roofline" in r
                       else "not measured")
     lines += [f"| {r['partitions']} | {r['mem_ports']} | {r['baseline_cycles']:,} | {r['cycles']:,} | "
-              f"{r['speedup']:.2f}x | {r['partitions'] ** 2} | {roof(r)} | {r['energy_ratio']:.2f}x | "
-              f"{pct(r['accuracy'])} | {r['bit_exact']} |" for r in points]
+              f"{r['speedup']:.2f}x | {r['partitions'] ** 2} | {roof(r)} | {energy(r)} | "
+              f"{pct(r['accuracy'])} | {exact(r)} |" for r in points]
     lines += ["", "Roofline: cycles at the run's bound (per layer the larger of DRAM beats / ports and weight tiles "
               "x vectors) over the cycles measured; the figure labels each pruned point with it."]
     lines += ["", "![speedup and energy vs P](speedup_energy_vs_p.png)", ""]
