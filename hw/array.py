@@ -1,6 +1,6 @@
 """R x C weight-stationary FP32 systolic array with its skew and de-skew."""
 
-from amaranth.hdl import Cat, Module, Signal
+from amaranth.hdl import Cat, Module
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 

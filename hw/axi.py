@@ -1,70 +1,115 @@
-"""AXI4 / AXI4-Lite port bundles with the standard flat signal names.
+"""AXI4 and AXI4-Lite as ``amaranth.lib.wiring`` signatures.
 
-Amaranth names the members of a nested signature ``m_axi__awaddr``; SoC
-integrators and off-the-shelf bus models (cocotbext-axi) bind ``m_axi_awaddr``.
-These helpers therefore declare flat ports with the standard names and group
-them back into a small object for the Amaranth code.
+Each bus is a signature of its five channels (``aw``, ``w``, ``b``, ``ar``,
+``r``), and each channel a signature of its payload fields plus ``valid`` and
+``ready``, declared from the sender's side: the manager's signature has
+``aw: Out(...)`` and ``b: In(...)``.  ``wiring.connect`` therefore checks
+every field's width and direction when a DMA is wired to an interconnect.
+
+Off-the-shelf bus models (cocotbext-axi) and SoC integrators bind the
+standard flat names ``m_axi_awaddr``; :func:`flat_port_name` turns a
+signature path such as ``("m_axi", "aw", "addr")`` into that name when a
+design is converted (see :mod:`hw.netlist`).
 """
 
-from amaranth.hdl import Signal
+from amaranth.lib import enum, wiring
 from amaranth.lib.wiring import In, Out
 
-BURST_INCR = 1
-RESP_OKAY, RESP_SLVERR, RESP_DECERR = 0, 2, 3
+__all__ = ["Burst", "Resp", "AXI4Signature", "AXI4LiteSignature", "flat_port_name"]
 
 
-def axi4_channels(addr_w: int, data_w: int, id_w: int) -> dict:
-    """name -> (width, driven_by_master)."""
-    return {
-        "awid": (id_w, True), "awaddr": (addr_w, True), "awlen": (8, True), "awsize": (3, True),
-        "awburst": (2, True), "awvalid": (1, True), "awready": (1, False),
-        "wdata": (data_w, True), "wstrb": (data_w // 8, True), "wlast": (1, True),
-        "wvalid": (1, True), "wready": (1, False),
-        "bid": (id_w, False), "bresp": (2, False), "bvalid": (1, False), "bready": (1, True),
-        "arid": (id_w, True), "araddr": (addr_w, True), "arlen": (8, True), "arsize": (3, True),
-        "arburst": (2, True), "arvalid": (1, True), "arready": (1, False),
-        "rid": (id_w, False), "rdata": (data_w, False), "rresp": (2, False), "rlast": (1, False),
-        "rvalid": (1, False), "rready": (1, True),
-    }
+class Burst(enum.Enum, shape=2):
+    FIXED = 0
+    INCR = 1
+    WRAP = 2
 
 
-def axil_channels(addr_w: int) -> dict:
-    return {
-        "awaddr": (addr_w, True), "awvalid": (1, True), "awready": (1, False),
-        "wdata": (32, True), "wstrb": (4, True), "wvalid": (1, True), "wready": (1, False),
-        "bresp": (2, False), "bvalid": (1, False), "bready": (1, True),
-        "araddr": (addr_w, True), "arvalid": (1, True), "arready": (1, False),
-        "rdata": (32, False), "rresp": (2, False), "rvalid": (1, False), "rready": (1, True),
-    }
+class Resp(enum.Enum, shape=2):
+    OKAY = 0
+    EXOKAY = 1
+    SLVERR = 2
+    DECERR = 3
 
 
-def ports(prefix: str, channels: dict, master: bool) -> dict:
-    """Signature members for one bus port; ``master`` flips the directions."""
-    return {f"{prefix}_{name}": (Out(width) if by_master == master else In(width))
-            for name, (width, by_master) in channels.items()}
+class _Channel(wiring.Signature):
+    """One valid/ready channel, from the side that sends its payload."""
+
+    def __init__(self, payload: dict):
+        self.payload = dict(payload)
+        super().__init__({**{name: Out(width) for name, width in payload.items()},
+                          "valid": Out(1), "ready": In(1)})
+
+    def __eq__(self, other):
+        return type(self) is type(other) and self.payload == other.payload
+
+    def __hash__(self):
+        return hash((type(self), tuple(self.payload.items())))
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.payload})"
 
 
-class Bundle:
-    """Attribute access to a group of signals: ``bus.awvalid``."""
+class AXI4Signature(wiring.Signature):
+    """An AXI4 manager port (INCR bursts, IDs, no locks, caches, QoS or regions)."""
 
-    def __init__(self, signals: dict):
-        self.__dict__.update(signals)
-        self._names = list(signals)
+    def __init__(self, *, addr_width: int, data_width: int, id_width: int):
+        if data_width not in (8, 16, 32, 64, 128, 256, 512, 1024):
+            raise ValueError(f"AXI4 data width must be a power of two from 8 to 1024, got {data_width}")
+        self.addr_width, self.data_width, self.id_width = addr_width, data_width, id_width
+        address = {"id": id_width, "addr": addr_width, "len": 8, "size": 3, "burst": 2}
+        super().__init__({
+            "aw": Out(_Channel(address)),
+            "w": Out(_Channel({"data": data_width, "strb": data_width // 8, "last": 1})),
+            "b": In(_Channel({"id": id_width, "resp": 2})),
+            "ar": Out(_Channel(address)),
+            "r": In(_Channel({"id": id_width, "data": data_width, "resp": 2, "last": 1})),
+        })
 
-    @classmethod
-    def of(cls, component, prefix: str, channels: dict):
-        return cls({name: getattr(component, f"{prefix}_{name}") for name in channels})
+    def __eq__(self, other):
+        return type(self) is type(other) and self._widths == other._widths
 
-    @classmethod
-    def new(cls, prefix: str, channels: dict):
-        return cls({name: Signal(width, name=f"{prefix}_{name}") for name, (width, _) in channels.items()})
+    def __hash__(self):
+        return hash((type(self), self._widths))
 
-    def names(self):
-        return list(self._names)
+    @property
+    def _widths(self):
+        return (self.addr_width, self.data_width, self.id_width)
+
+    def __repr__(self):
+        return (f"AXI4Signature(addr_width={self.addr_width}, data_width={self.data_width}, "
+                f"id_width={self.id_width})")
 
 
-def connect(m, master: Bundle, slave: Bundle, channels: dict):
-    """Wire a master bundle to a slave bundle (same channel set)."""
-    for name, (_, by_master) in channels.items():
-        src, dst = (master, slave) if by_master else (slave, master)
-        m.d.comb += getattr(dst, name).eq(getattr(src, name))
+class AXI4LiteSignature(wiring.Signature):
+    """An AXI4-Lite manager port with a 32-bit data bus (no PROT)."""
+
+    def __init__(self, *, addr_width: int):
+        self.addr_width = addr_width
+        super().__init__({
+            "aw": Out(_Channel({"addr": addr_width})),
+            "w": Out(_Channel({"data": 32, "strb": 4})),
+            "b": In(_Channel({"resp": 2})),
+            "ar": Out(_Channel({"addr": addr_width})),
+            "r": In(_Channel({"data": 32, "resp": 2})),
+        })
+
+    def __eq__(self, other):
+        return type(self) is type(other) and self.addr_width == other.addr_width
+
+    def __hash__(self):
+        return hash((type(self), self.addr_width))
+
+    def __repr__(self):
+        return f"AXI4LiteSignature(addr_width={self.addr_width})"
+
+
+def flat_port_name(path: tuple) -> str:
+    """``("m_axi", "aw", "addr")`` -> ``m_axi_awaddr``; other paths join with ``_``.
+
+    A bus member's channel and field names are joined without a separator,
+    as the AXI specification spells them.
+    """
+    parts = [str(p) for p in path]
+    if len(parts) >= 3 and parts[-2] in ("aw", "w", "b", "ar", "r"):
+        return "_".join(parts[:-2] + [parts[-2] + parts[-1]])
+    return "_".join(parts)

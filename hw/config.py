@@ -8,7 +8,6 @@ from dataclasses import asdict, dataclass
 
 from .fp32.params import DEFAULT_ADD_LATENCY, DEFAULT_MUL_LATENCY, FPParams
 
-MAX_DIM = 1 << 16          # M, K, N up to 65535 in one layer descriptor
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from pathlib import Path
 from .config import AcceleratorParams, ArrayParams
 from .fp32 import FPAdd, FPMul, FPParams
 from .fp32.params import DEFAULT_ADD_LATENCY, DEFAULT_MUL_LATENCY
+from .pe import PE
 from .soc import SoCParams
 
 
@@ -57,18 +58,27 @@ def _hier_block(kind):
         from . import netlist
         array = _array_params(args)
         if kind == "pe":
-            return netlist.pe_verilog(array, "pp_pe"), {**vars_of(array)}
+            return PE(array), {**vars_of(array)}
         if kind == "array":
-            return netlist.array_verilog(array, "pp_array"), {**vars_of(array), "latency": array.latency}
+            top = netlist.array_top(array, "pp_array")
+            return _Design(top, netlist.with_pe(top, array, "pp_array")), {**vars_of(array), "latency": array.latency}
         try:
             params = AcceleratorParams(array=array, weight_words=args.weight_words, input_words=args.input_words,
                                        acc_words=args.acc_words, bias_words=args.bias_words)
         except ValueError as exc:
             raise GenerateError(str(exc)) from None
-        return netlist.accelerator_verilog(params, "pp_accel"), {
+        top = netlist.accelerator_top(params, "pp_accel")
+        return _Design(top, netlist.with_pe(top, array, "pp_accel")), {
             **vars_of(array), "array_latency": array.latency, "weight_words": params.weight_words,
             "input_words": params.input_words, "acc_words": params.acc_words, "bias_words": params.bias_words}
     return build
+
+
+class _Design:
+    """A top component and its Verilog (with the PE module it instantiates)."""
+
+    def __init__(self, top, text: str):
+        self.top, self.text = top, text
 
 
 def vars_of(array: ArrayParams) -> dict:
@@ -85,13 +95,14 @@ def _soc_block(args):
                            acc_words=args.acc_words, bias_words=args.bias_words)
     except ValueError as exc:
         raise GenerateError(str(exc)) from None
-    return netlist.soc_verilog(params, "pp_soc"), {
+    top = netlist.soc_top(params, "pp_soc")
+    return _Design(top, netlist.with_pe(top, array, "pp_soc")), {
         **vars_of(array), "accelerators": params.accelerators, "bus_width": params.bus_width,
         "mem_ports": params.mem_ports, "ring_tiles": params.ring_tiles, "input_words": params.input_words,
         "acc_words": params.acc_words, "bias_words": params.bias_words, "array_latency": array.latency}
 
 
-# block name -> (Verilog module name, builder(args) -> (component or Verilog text, parameters))
+# block name -> (Verilog module name, builder(args) -> (component or _Design, parameters))
 BLOCKS = {
     "fp32_mul": ("fp32_mul", _fp_block(FPMul, DEFAULT_MUL_LATENCY)),
     "fp32_add": ("fp32_add", _fp_block(FPAdd, DEFAULT_ADD_LATENCY)),
@@ -131,22 +142,22 @@ def make_parser():
 
 def generate(argv=None):
     """Run the generator; return the paths written.  Raises GenerateError."""
-    from amaranth.back import verilog
+    from . import netlist
 
     args = make_parser().parse_args(argv)
     if args.block not in BLOCKS:
         raise GenerateError(f"unknown block {args.block!r}; choose one of {', '.join(BLOCKS)}")
     module, builder = BLOCKS[args.block]
     design, params = builder(args)
-    if isinstance(design, str):
-        text, ports = design, None
+    if isinstance(design, _Design):
+        top, text = design.top, design.text
     else:
-        text, ports = verilog.convert(design, name=module, emit_src=False), _ports(design)
+        top, text = design, netlist.convert(design, module)
     manifest = {
         "block": args.block,
         "module": module,
         "parameters": params,
-        "ports": ports or _verilog_ports(text, module),
+        "ports": netlist.port_table(top),
         "verilog_sha256": hashlib.sha256(text.encode()).hexdigest(),
     }
     out_dir = args.output
@@ -165,31 +176,6 @@ def generate(argv=None):
             tmp.unlink(missing_ok=True)
         raise GenerateError(f"cannot write to {out_dir}: {exc.strerror or exc}") from None
     return [path for _, path in written]
-
-
-def _verilog_ports(text, module):
-    """Port directions and widths of ``module``, read back from its Verilog."""
-    import re
-    start = text.index(f"module {module}(")
-    header = text[start:text.index(");", start)]
-    names = [n.strip() for n in header[header.index("(") + 1:].split(",")]
-    body = text[start:text.index("endmodule", start)]
-    ports = {}
-    for name in names:
-        decl = re.search(rf"^\s*(input|output)\s+(?:\[(\d+):0\]\s+)?{re.escape(name)};", body, re.M)
-        if decl:
-            ports[name] = {"direction": "In" if decl.group(1) == "input" else "Out",
-                           "width": int(decl.group(2)) + 1 if decl.group(2) else 1}
-    return ports
-
-
-def _ports(component):
-    ports = {}
-    for name, member in component.signature.members.items():
-        if member.is_port:
-            from amaranth.hdl import Shape
-            ports[name] = {"direction": member.flow.value, "width": Shape.cast(member.shape).width}
-    return ports
 
 
 def main(argv=None):

@@ -20,8 +20,12 @@ from dataclasses import dataclass
 
 from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal
 from amaranth.lib import wiring
+from amaranth.lib.fifo import SyncFIFO
+from amaranth.lib.wiring import In, Out
 
-from . import axi
+from .axi import AXI4Signature
+
+PAGE_BITS = 12
 
 
 @dataclass(frozen=True)
@@ -52,102 +56,84 @@ class InterconnectParams:
     def port_bits(self) -> int:
         return (self.ports - 1).bit_length()
 
+    @property
+    def master_bus(self) -> AXI4Signature:
+        return AXI4Signature(addr_width=self.addr_width, data_width=self.data_width, id_width=self.id_width)
+
+    @property
+    def port_bus(self) -> AXI4Signature:
+        return AXI4Signature(addr_width=self.addr_width, data_width=self.data_width, id_width=self.port_id_width)
+
 
 class Interconnect(wiring.Component):
+    """``s[i]``: the masters' ports (subordinate side); ``m[j]``: the memory ports."""
+
     def __init__(self, params: InterconnectParams):
         self.params = params
-        p = params
-        members = {}
-        for i in range(p.masters):
-            members.update(axi.ports(f"s{i}_axi", axi.axi4_channels(p.addr_width, p.data_width, p.id_width), master=False))
-        for j in range(p.ports):
-            members.update(axi.ports(f"m{j}_axi", axi.axi4_channels(p.addr_width, p.data_width, p.port_id_width), master=True))
-        super().__init__(members)
+        super().__init__({"s": In(params.master_bus).array(params.masters),
+                          "m": Out(params.port_bus).array(params.ports)})
 
     def elaborate(self, platform):
         m = Module()
         p = self.params
-        N, M = p.masters, p.ports
-        mch = axi.axi4_channels(p.addr_width, p.data_width, p.id_width)
-        sch = axi.axi4_channels(p.addr_width, p.data_width, p.port_id_width)
-        masters = [axi.Bundle.of(self, f"s{i}_axi", mch) for i in range(N)]
-        ports = [axi.Bundle.of(self, f"m{j}_axi", sch) for j in range(M)]
-
-        def port_of(addr):
-            return addr[12:12 + p.port_bits] if M > 1 else Const(0, 1)
-
-        def local(addr):
-            return Cat(addr[:12], addr[12 + p.port_bits:], Const(0, p.port_bits)) if M > 1 else addr
-
-        # all state, built up front: per master and direction the outstanding
-        # transactions and their port; per port the W-order FIFO
-        track = {kind: [_Outstanding.build(p, kind, i) for i in range(N)] for kind in ("rd", "wr")}
-        w_order = [_WOrderFifo.build(p, j) for j in range(M)]
-        self._address_channel(m, masters, ports, "ar", port_of, local, track["rd"], w_order)
-        self._address_channel(m, masters, ports, "aw", port_of, local, track["wr"], w_order)
-        self._responses(m, masters, ports, "r", track["rd"])
-        self._responses(m, masters, ports, "b", track["wr"])
-        self._write_data(m, masters, ports, track["wr"], w_order)
+        # per master and direction: the outstanding transactions and their port;
+        # per port: the masters in the order it granted their AW (W follows it)
+        track = {kind: [_Outstanding.build(p, kind, i) for i in range(p.masters)] for kind in ("rd", "wr")}
+        w_order = []
+        for j in range(p.ports):
+            fifo = SyncFIFO(width=p.index_bits, depth=p.w_fifo_depth)
+            m.submodules[f"w_order{j}"] = fifo
+            w_order.append(fifo)
+        self._address_channel(m, "ar", [s.ar for s in self.s], [q.ar for q in self.m], track["rd"], None)
+        self._address_channel(m, "aw", [s.aw for s in self.s], [q.aw for q in self.m], track["wr"], w_order)
+        self._responses(m, [s.r for s in self.s], [q.r for q in self.m], track["rd"], has_last=True)
+        self._responses(m, [s.b for s in self.s], [q.b for q in self.m], track["wr"], has_last=False)
+        self._write_data(m, track["wr"], w_order)
         return m
 
-    def _address_channel(self, m, masters, ports, ch, port_of, local, track, w_order):
+    def _port_of(self, addr):
         p = self.params
-        N = p.masters
-        grants = {}
+        return addr[PAGE_BITS:PAGE_BITS + p.port_bits] if p.ports > 1 else Const(0, 1)
+
+    def _local(self, addr):
+        """The address within its port: the port-select bits dropped (kept in place at the top as 0)."""
+        p = self.params
+        if p.ports == 1:
+            return addr
+        return Cat(addr[:PAGE_BITS], addr[PAGE_BITS + p.port_bits:], Const(0, p.port_bits))
+
+    def _address_channel(self, m, ch, masters, ports, track, w_order):
+        """Round-robin grant per port; the grant is held while the port stalls."""
+        p = self.params
+        grants = []
         for j, port in enumerate(ports):
             requests = []
             for i, mst in enumerate(masters):
                 out, cur = track[i].count, track[i].port
                 allowed = (out == 0) | ((cur == j) & (out < p.max_outstanding))
-                if ch == "aw":
-                    allowed = allowed & ~w_order[j].full
-                requests.append(getattr(mst, f"{ch}valid") & (port_of(getattr(mst, f"{ch}addr")) == j) & allowed)
-            req = Cat(*requests)
-            pointer = Signal(range(N), name=f"{ch}{j}_rr")
-            locked = Signal(name=f"{ch}{j}_locked")
-            held = Signal(range(N), name=f"{ch}{j}_held")
-            pick = Signal(range(N), name=f"{ch}{j}_pick")
-            # round robin: first requester at or after the pointer
-            chosen = Signal(range(N), name=f"{ch}{j}_chosen")
-            any_req = req.any()
-            expr = Const(0, range(N))
-            for offset in reversed(range(N)):
-                idx = Signal(range(N), name=f"{ch}{j}_cand{offset}")
-                m.d.comb += idx.eq(Mux(pointer + offset >= N, pointer + offset - N, pointer + offset))
-                expr = Mux(req.bit_select(idx, 1), idx, expr)
-            m.d.comb += chosen.eq(expr)
-            m.d.comb += pick.eq(Mux(locked, held, chosen))
-            valid = Mux(locked, 1, any_req)
-            fields = ("id", "addr", "len", "size", "burst")
-            for f in fields:
-                src = Array([getattr(mm, f"{ch}{f}") for mm in masters])[pick]
-                if f == "id":
-                    m.d.comb += getattr(port, f"{ch}id").eq(Cat(src, pick))
-                elif f == "addr":
-                    m.d.comb += getattr(port, f"{ch}addr").eq(local(src))
-                else:
-                    m.d.comb += getattr(port, f"{ch}{f}").eq(src)
-            m.d.comb += getattr(port, f"{ch}valid").eq(valid)
-            fire = valid & getattr(port, f"{ch}ready")
-            with m.If(fire):
-                m.d.sync += [locked.eq(0), pointer.eq(Mux(pick == N - 1, 0, pick + 1))]
-            with m.Elif(valid & ~locked):
-                m.d.sync += [locked.eq(1), held.eq(pick)]
-            grants[j] = (pick, fire)
-            if ch == "aw":
-                m.d.comb += [w_order[j].push.eq(fire), w_order[j].data.eq(pick)]
-        # ready back to masters, outstanding counters
+                if w_order is not None:
+                    allowed = allowed & w_order[j].w_rdy
+                requests.append(mst.valid & (self._port_of(mst.addr) == j) & allowed)
+            pick, fire = self._arbiter(m, f"{ch}{j}", Cat(*requests), port)
+            for name in port.signature.payload:
+                src = Array([getattr(mst, name) for mst in masters])[pick]
+                if name == "id":
+                    src = Cat(src, pick)
+                elif name == "addr":
+                    src = self._local(src)
+                m.d.comb += getattr(port, name).eq(src)
+            grants.append((pick, fire))
+            if w_order is not None:
+                m.d.comb += [w_order[j].w_en.eq(fire), w_order[j].w_data.eq(pick)]
+        # ready back to the masters (only the port that granted one answers), outstanding counts
         for i, mst in enumerate(masters):
-            ready = Const(0, 1)
             fired = Const(0, 1)
             fired_port = Const(0, max(1, p.port_bits))
-            for j in range(len(ports)):
-                pick, fire = grants[j]
+            for j, (pick, fire) in enumerate(grants):
                 hit = fire & (pick == i)
-                ready = ready | hit          # only the port that granted this master answers
                 fired = fired | hit
                 fired_port = Mux(hit, j, fired_port)
-            m.d.comb += getattr(mst, f"{ch}ready").eq(ready)
+            m.d.comb += mst.ready.eq(fired)
             out, cur, done = track[i].count, track[i].port, track[i].done
             with m.If(fired):
                 m.d.sync += cur.eq(fired_port)
@@ -156,54 +142,65 @@ class Interconnect(wiring.Component):
             with m.Elif(~fired & done):
                 m.d.sync += out.eq(out - 1)
 
-    def _responses(self, m, masters, ports, ch, track):
+    def _arbiter(self, m, name, req, port):
+        """First requester at or after the pointer; the pointer moves past the winner."""
+        N = self.params.masters
+        pointer = Signal(range(N), name=f"{name}_rr")
+        locked = Signal(name=f"{name}_locked")
+        held = Signal(range(N), name=f"{name}_held")
+        pick = Signal(range(N), name=f"{name}_pick")
+        chosen = Signal(range(N), name=f"{name}_chosen")
+        expr = Const(0, range(N))
+        for offset in reversed(range(N)):
+            idx = Signal(range(N), name=f"{name}_cand{offset}")
+            m.d.comb += idx.eq(Mux(pointer + offset >= N, pointer + offset - N, pointer + offset))
+            expr = Mux(req.bit_select(idx, 1), idx, expr)
+        m.d.comb += [chosen.eq(expr), pick.eq(Mux(locked, held, chosen))]
+        valid = Mux(locked, 1, req.any())
+        m.d.comb += port.valid.eq(valid)
+        fire = valid & port.ready
+        with m.If(fire):
+            m.d.sync += [locked.eq(0), pointer.eq(Mux(pick == N - 1, 0, pick + 1))]
+        with m.Elif(valid & ~locked):
+            m.d.sync += [locked.eq(1), held.eq(pick)]
+        return pick, fire
+
+    def _responses(self, m, masters, ports, track, has_last):
+        """R or B back to the master named by the ID's top bits, from the port it last addressed."""
         p = self.params
         top = slice(p.id_width, p.id_width + p.index_bits)
         for i, mst in enumerate(masters):
             cur = track[i].port
-            fields = ("id", "resp", "data", "last") if ch == "r" else ("id", "resp")
-            port_fields = {f: Array([getattr(pp, f"{ch}{f}") for pp in ports])[cur] for f in fields}
-            port_valid = Array([getattr(pp, f"{ch}valid") for pp in ports])[cur]
-            mine = port_valid & (port_fields["id"][top] == i)
-            m.d.comb += [getattr(mst, f"{ch}valid").eq(mine), getattr(mst, f"{ch}id").eq(port_fields["id"][:p.id_width]),
-                         getattr(mst, f"{ch}resp").eq(port_fields["resp"])]
-            if ch == "r":
-                m.d.comb += [mst.rdata.eq(port_fields["data"]), mst.rlast.eq(port_fields["last"])]
-            fire = mine & getattr(mst, f"{ch}ready")
-            last = port_fields["last"] if ch == "r" else Const(1, 1)
-            m.d.comb += track[i].done.eq(fire & last)
-        for j, port in enumerate(ports):
-            owner = getattr(port, f"{ch}id")[top]
-            ready = Array([getattr(mm, f"{ch}ready") for mm in masters] + [Const(0, 1)] * ((1 << p.index_bits) - p.masters))[owner]
-            m.d.comb += getattr(port, f"{ch}ready").eq(ready)
+            fields = {name: Array([getattr(q, name) for q in ports])[cur] for name in mst.signature.payload}
+            port_valid = Array([q.valid for q in ports])[cur]
+            mine = port_valid & (fields["id"][top] == i)
+            m.d.comb += [mst.valid.eq(mine), mst.id.eq(fields["id"][:p.id_width])]
+            m.d.comb += [getattr(mst, name).eq(value) for name, value in fields.items() if name != "id"]
+            fire = mine & mst.ready
+            m.d.comb += track[i].done.eq(fire & (fields["last"] if has_last else 1))
+        spare = [Const(0, 1)] * ((1 << p.index_bits) - p.masters)
+        for q in ports:
+            m.d.comb += q.ready.eq(Array([mst.ready for mst in masters] + spare)[q.id[top]])
 
-    def _write_data(self, m, masters, ports, track, w_order):
-        p = self.params
-        d = p.w_fifo_depth
-        for j, port in enumerate(ports):
-            f = w_order[j]
-            head_master = f.mem[f.head]
-            nonempty = f.count != 0
-            for field in ("data", "strb", "last"):
-                m.d.comb += getattr(port, f"w{field}").eq(Array([getattr(mm, f"w{field}") for mm in masters])[head_master])
-            mvalid = Array([mm.wvalid for mm in masters])[head_master]
-            m.d.comb += port.wvalid.eq(nonempty & mvalid)
-            m.d.comb += f.pop.eq(nonempty & mvalid & port.wready & Array([mm.wlast for mm in masters])[head_master])
-            with m.If(f.push):
-                m.d.sync += [f.mem[f.tail].eq(f.data), f.tail.eq(Mux(f.tail == d - 1, 0, f.tail + 1))]
-            with m.If(f.pop):
-                m.d.sync += f.head.eq(Mux(f.head == d - 1, 0, f.head + 1))
-            with m.If(f.push & ~f.pop):
-                m.d.sync += f.count.eq(f.count + 1)
-            with m.Elif(~f.push & f.pop):
-                m.d.sync += f.count.eq(f.count - 1)
+    def _write_data(self, m, track, w_order):
+        """W beats follow each port's AW order; a master's W goes only to the port it addressed."""
+        masters = [s.w for s in self.s]
+        for j, port in enumerate(self.m):
+            fifo = w_order[j]
+            head = fifo.r_data
+            for name in port.w.signature.payload:
+                m.d.comb += getattr(port.w, name).eq(Array([getattr(mst, name) for mst in masters])[head])
+            head_valid = Array([mst.valid for mst in masters])[head]
+            m.d.comb += [port.w.valid.eq(fifo.r_rdy & head_valid),
+                         fifo.r_en.eq(fifo.r_rdy & head_valid & port.w.ready
+                                      & Array([mst.last for mst in masters])[head])]
         for i, mst in enumerate(masters):
             cur = track[i].port
             ready = Const(0, 1)
-            for j, port in enumerate(ports):
-                f = w_order[j]
-                ready = ready | ((f.count != 0) & (f.mem[f.head] == i) & port.wready & (cur == j))
-            m.d.comb += mst.wready.eq(ready & mst.wvalid)
+            for j, port in enumerate(self.m):
+                fifo = w_order[j]
+                ready = ready | (fifo.r_rdy & (fifo.r_data == i) & port.w.ready & (cur == j))
+            m.d.comb += mst.ready.eq(ready & mst.valid)
 
 
 @dataclass(frozen=True)
@@ -220,30 +217,3 @@ class _Outstanding:
         return cls(Signal(range(p.max_outstanding + 1), name=f"{kind}_out{i}"),
                    Signal(max(1, p.port_bits), name=f"{kind}_port{i}"),
                    Signal(name=f"{kind}_done{i}"))
-
-
-@dataclass(frozen=True)
-class _WOrderFifo:
-    """Per port: the masters in the order the port granted their AW (W follows it)."""
-
-    mem: Array
-    head: Signal
-    tail: Signal
-    count: Signal
-    push: Signal
-    pop: Signal
-    data: Signal
-    depth: int
-
-    @property
-    def full(self):
-        return self.count == self.depth
-
-    @classmethod
-    def build(cls, p: InterconnectParams, j: int) -> "_WOrderFifo":
-        d = p.w_fifo_depth
-        return cls(mem=Array([Signal(range(p.masters), name=f"wf{j}_{k}") for k in range(d)]),
-                   head=Signal(range(d), name=f"wf{j}_head"), tail=Signal(range(d), name=f"wf{j}_tail"),
-                   count=Signal(range(d + 1), name=f"wf{j}_count"),
-                   push=Signal(name=f"wf{j}_push"), pop=Signal(name=f"wf{j}_pop"),
-                   data=Signal(range(p.masters), name=f"wf{j}_in"), depth=d)

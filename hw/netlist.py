@@ -1,34 +1,87 @@
-"""Verilog for the hierarchical blocks: the PE converted once, placed by Instance."""
+"""Verilog for the hierarchical blocks: the PE converted once, placed by Instance.
+
+Every top is converted with its ports named explicitly (:func:`flat_ports`),
+so the Verilog has the standard flat AXI names (``m_axi_awaddr``) rather than
+Amaranth's ``m_axi__aw__addr``, and the manifest can list them without
+reading the Verilog back.
+"""
 
 from amaranth.back import verilog
+from amaranth.hdl import Value
+from amaranth.lib import wiring
 
 from .accelerator import Accelerator
 from .array import SystolicArray
+from .axi import flat_port_name
 from .config import AcceleratorParams, ArrayParams
 from .pe import PE, PEInstance
 
 PE_MODULE = "pp_pe"
 
 
+def _flat_members(component: wiring.Component):
+    """(Verilog name, member, signal) for every port of ``component``.
+
+    Names come from the component's ``port_name(path)`` where it has one, or
+    else from :func:`hw.axi.flat_port_name`.
+    """
+    name_of = getattr(component, "port_name", flat_port_name)
+    for path, member, value in component.signature.flatten(component):
+        yield name_of(path), member, Value.cast(value)
+
+
+def flat_ports(component: wiring.Component) -> dict:
+    """Verilog port name -> (signal, None): the form ``verilog.convert(ports=)`` takes
+    (the direction is the signature's, which Amaranth infers from the drivers)."""
+    return {name: (signal, None) for name, _, signal in _flat_members(component)}
+
+
+def port_table(component: wiring.Component) -> dict:
+    """Verilog port name -> {"direction": "In"/"Out", "width": bits}, for manifests:
+    the clock and reset the conversion adds, then the signature's ports."""
+    table = {"clk": {"direction": "In", "width": 1}, "rst": {"direction": "In", "width": 1}}
+    table.update({name: {"direction": "In" if member.flow == wiring.In else "Out", "width": len(signal)}
+                  for name, member, signal in _flat_members(component)})
+    return table
+
+
+def convert(component: wiring.Component, name: str) -> str:
+    return verilog.convert(component, name=name, ports=flat_ports(component), emit_src=False)
+
+
 def pe_verilog(params: ArrayParams, name: str = PE_MODULE) -> str:
-    return verilog.convert(PE(params), name=name, emit_src=False)
+    return convert(PE(params), name)
+
+
+def with_pe(top: wiring.Component, params: ArrayParams, name: str, pe_text: str | None = None) -> str:
+    """``top`` converted as module ``name``, after the PE module ``{name}_pe`` it
+    instantiates: the Amaranth PE, or ``pe_text`` (a module with the same ports
+    and timing, e.g. a simulation model)."""
+    pe = pe_text if pe_text is not None else pe_verilog(params, f"{name}_pe")
+    return pe + convert(top, name)
 
 
 def array_verilog(params: ArrayParams, name: str = "pp_array", tag_width: int = 1) -> str:
-    array = SystolicArray(params, tag_width=tag_width,
-                          pe_factory=lambda: PEInstance(params, f"{name}_pe"))
-    return pe_verilog(params, f"{name}_pe") + verilog.convert(array, name=name, emit_src=False)
+    return with_pe(array_top(params, name, tag_width), params, name)
+
+
+def array_top(params: ArrayParams, name: str = "pp_array", tag_width: int = 1) -> SystolicArray:
+    return SystolicArray(params, tag_width=tag_width, pe_factory=lambda: PEInstance(params, f"{name}_pe"))
+
+
+def accelerator_top(params: AcceleratorParams, name: str = "pp_accel") -> Accelerator:
+    return Accelerator(params, pe_factory=lambda: PEInstance(params.array, f"{name}_pe"))
 
 
 def accelerator_verilog(params: AcceleratorParams, name: str = "pp_accel") -> str:
-    accel = Accelerator(params, pe_factory=lambda: PEInstance(params.array, f"{name}_pe"))
-    return pe_verilog(params.array, f"{name}_pe") + verilog.convert(accel, name=name, emit_src=False)
+    return with_pe(accelerator_top(params, name), params.array, name)
+
+
+def soc_top(params, name: str = "pp_soc"):
+    from .soc import SoC
+    return SoC(params, pe_factory=lambda: PEInstance(params.array, f"{name}_pe"))
 
 
 def soc_verilog(params, name: str = "pp_soc", pe_text: str | None = None) -> str:
-    """The SoC, its PE module first: the Amaranth PE, or ``pe_text`` (a module named
-    ``{name}_pe`` with the same ports and timing, e.g. a simulation model)."""
-    from .soc import SoC
-    soc = SoC(params, pe_factory=lambda: PEInstance(params.array, f"{name}_pe"))
-    pe = pe_text if pe_text is not None else pe_verilog(params.array, f"{name}_pe")
-    return pe + verilog.convert(soc, name=name, emit_src=False)
+    """The SoC, its PE module first (see :func:`with_pe`)."""
+    return with_pe(soc_top(params, name), params.array, name, pe_text)

@@ -1,37 +1,54 @@
 """One accelerator of the SoC: array accelerator + DMA + layer sequencer.
 
-A layer runs as: validate the descriptor -> DMA the inputs (and bias) into
-the scratchpads -> start the array while the DMA streams the weight tiles
-through the ring buffer -> DMA the results back.  Nothing touches memory
-before validation passes.  The descriptor registers are latched at start,
-so the host may program the next layer while one runs.  A bad descriptor
-ends with an error code:
-
-    bit 0  a zero dimension          bit 3  an access outside [win_base, win_limit)
-    bit 1  the layer does not fit    bit 4  a bus error response
-    bit 2  a misaligned address      bit 5  the array rejected the layer
+See :mod:`hw.sequencer` for how a layer runs and :class:`NodeError` for the
+error codes of a bad descriptor.
 """
 
-from amaranth.hdl import Module, Mux, Signal
-from amaranth.lib import wiring
+from amaranth.hdl import Module
+from amaranth.lib import enum, wiring
 from amaranth.lib.wiring import In, Out
 
-from . import axi
-from .accelerator import MEM_BIAS, MEM_INPUTS, MEM_WEIGHTS, Accelerator
+from .accelerator import Accelerator
 from .config import AcceleratorParams
 from .dma import DMA, DMAParams
+from .sequencer import NodeError, Reg, Sequencer
 
-NODE_COUNTERS = ("cycles", "compute", "weight_wait", "stall", "drain", "weight_load",
-                 "dma_stall", "bytes_read", "bytes_written", "array_cycles")
-REGISTERS = ("m", "k", "n", "flags", "w_addr", "x_addr", "b_addr", "y_addr", "win_base", "win_limit")
+__all__ = ["Node", "NodeControlSignature", "NodeCounter", "NodeError", "Reg", "NODE_COUNTERS", "REGISTERS"]
 
 
-class _Descriptor:
-    """The layer registers as the node latched them at start."""
+class NodeCounter(enum.IntEnum):
+    """The node's counters, in CSR order (offset 0x40 + 4 * index)."""
+    CYCLES = 0
+    COMPUTE = 1
+    WEIGHT_WAIT = 2
+    STALL = 3
+    DRAIN = 4
+    WEIGHT_LOAD = 5
+    DMA_STALL = 6
+    BYTES_READ = 7
+    BYTES_WRITTEN = 8
+    ARRAY_CYCLES = 9
+
+
+NODE_COUNTERS = tuple(c.name.lower() for c in NodeCounter)
+REGISTERS = tuple(r.name.lower() for r in Reg)
+
+
+class NodeControlSignature(wiring.Signature):
+    """What the CSR file sees of one node: start, the layer registers, status and counters."""
 
     def __init__(self):
-        for name in REGISTERS:
-            setattr(self, name, Signal(32, name=f"desc_{name}"))
+        super().__init__({
+            "start": Out(1), "regs": Out(32).array(len(Reg)),
+            "busy": In(1), "done": In(1), "error": In(NodeError),
+            "counters": In(32).array(len(NodeCounter)),
+        })
+
+    def __eq__(self, other):
+        return type(self) is type(other)
+
+    def __hash__(self):
+        return hash(type(self))
 
 
 class Node(wiring.Component):
@@ -40,129 +57,29 @@ class Node(wiring.Component):
             raise ValueError("a SoC node streams its weights: weight_ring_tiles must be > 0")
         self.accel_params, self.dma_params = accel, dma
         self._pe_factory = pe_factory
-        members = {"start": In(1), "busy": Out(1), "done": Out(1), "error": Out(8)}
-        members.update({name: In(32) for name in REGISTERS})
-        members.update({f"cnt_{name}": Out(32) for name in NODE_COUNTERS})
-        members.update(axi.ports("m_axi", axi.axi4_channels(dma.addr_width, dma.data_width, dma.id_width),
-                                 master=True))
-        super().__init__(members)
+        super().__init__({"ctrl": In(NodeControlSignature()), "m_axi": Out(dma.bus)})
 
     def elaborate(self, platform):
         m = Module()
-        ap, dp = self.accel_params, self.dma_params
-        R, C = ap.rows, ap.cols
-        m.submodules.accel = acc = Accelerator(ap, pe_factory=self._pe_factory)
-        m.submodules.dma = dma = DMA(dp)
-        bus = axi.Bundle.of(self, "m_axi", axi.axi4_channels(dp.addr_width, dp.data_width, dp.id_width))
-        dbus = axi.Bundle.of(dma, "m_axi", axi.axi4_channels(dp.addr_width, dp.data_width, dp.id_width))
-        axi.connect(m, dbus, bus, axi.axi4_channels(dp.addr_width, dp.data_width, dp.id_width))
-        m.d.comb += [
-            acc.wr_en.eq(dma.sp_wr_en), acc.wr_mem.eq(dma.sp_wr_mem), acc.wr_addr.eq(dma.sp_wr_addr),
-            acc.wr_data.eq(dma.sp_wr_data),
-            acc.rd_en.eq(dma.sp_rd_en), acc.rd_addr.eq(dma.sp_rd_addr), dma.sp_rd_data.eq(acc.rd_data),
-            acc.w_arrived.eq(dma.ring_arrived), dma.ring_consumed.eq(acc.w_consumed),
-        ]
-
-        beat = dp.beat_bytes
-        bytes_c = dp.beats_per_word(C) * beat          # DRAM bytes per C-lane word
-        bytes_r = dp.beats_per_word(R) * beat
-        kt, mt = Signal(17), Signal(17)
-        x_words, b_words, w_words, y_words = Signal(34), Signal(17), Signal(51), Signal(34)
-        err = Signal(8)
-        busy, done = Signal(), Signal()
-        cycles = Signal(32)
-        m.d.comb += [self.busy.eq(busy), self.done.eq(done), self.error.eq(err), self.cnt_cycles.eq(cycles)]
-        # the descriptor is latched at start: CSR writes while a layer runs program the next one
-        d = _Descriptor()
-        use_bias, relu = d.flags[0], d.flags[1]
-
-        def inside(addr, nbytes):
-            return (addr >= d.win_base) & (addr + nbytes <= d.win_limit)
-
-        cmd = {"valid": dma.cmd_valid, "write": dma.cmd_write, "ring": dma.cmd_ring,
-               "addr": dma.cmd_addr, "words": dma.cmd_words, "mem": dma.cmd_mem}
-        issued = Signal()
-        acc_started = Signal()
-
-        with m.If(busy):
-            m.d.sync += cycles.eq(cycles + 1)
-
-        def dma_step(m, write, ring, addr, words, mem, next_state):
-            m.d.comb += [cmd["valid"].eq(~issued), cmd["write"].eq(write), cmd["ring"].eq(ring),
-                         cmd["addr"].eq(addr), cmd["words"].eq(words), cmd["mem"].eq(mem)]
-            with m.If(~issued & dma.cmd_ready):
-                m.d.sync += issued.eq(1)
-            with m.If(issued & ~dma.busy):
-                m.d.sync += issued.eq(0)
-                with m.If(dma.error):
-                    m.d.sync += err.eq(err | 0x10)
-                    m.next = "DONE"
-                with m.Else():
-                    m.next = next_state
-
-        with m.FSM():
-            with m.State("IDLE"):
-                with m.If(self.start):
-                    m.d.sync += [busy.eq(1), done.eq(0), err.eq(0), cycles.eq(0), issued.eq(0)]
-                    m.d.sync += [getattr(d, r).eq(getattr(self, r)) for r in REGISTERS]
-                    m.next = "SIZE"
-            with m.State("SIZE"):
-                m.d.sync += [kt.eq((d.k + (R - 1)) // R), mt.eq((d.m + (C - 1)) // C)]
-                m.next = "WORDS"
-            with m.State("WORDS"):
-                m.d.sync += [x_words.eq(kt * d.n), b_words.eq(mt), w_words.eq(kt * mt * R),
-                             y_words.eq(mt * d.n)]
-                m.next = "CHECK"
-            with m.State("CHECK"):
-                zero = (d.m == 0) | (d.k == 0) | (d.n == 0)
-                big = ((d.m > 0xFFFF) | (d.k > 0xFFFF) | (d.n > 0xFFFF)
-                       | (x_words > ap.input_words) | (y_words > ap.acc_words)
-                       | (use_bias & (b_words > ap.bias_words)))
-                mis = ((d.w_addr | d.x_addr | d.y_addr | Mux(use_bias, d.b_addr, 0)) % beat) != 0
-                outside = (~inside(d.w_addr, w_words * bytes_c) | ~inside(d.x_addr, x_words * bytes_r)
-                           | ~inside(d.y_addr, y_words * bytes_c)
-                           | (use_bias & ~inside(d.b_addr, b_words * bytes_c)))
-                code = zero | (big << 1) | (mis << 2) | ((outside & ~zero & ~big) << 3)
-                with m.If(code != 0):
-                    m.d.sync += err.eq(code)
-                    m.next = "DONE"
-                with m.Else():
-                    m.next = "LOAD_X"
-            with m.State("LOAD_X"):
-                dma_step(m, 0, 0, d.x_addr, x_words, MEM_INPUTS, "LOAD_B")
-            with m.State("LOAD_B"):
-                with m.If(use_bias):
-                    dma_step(m, 0, 0, d.b_addr, b_words, MEM_BIAS, "RUN")
-                with m.Else():
-                    m.next = "RUN"
-            with m.State("RUN"):
-                # start the array once, and stream the weights alongside
-                m.d.comb += [acc.m.eq(d.m), acc.k.eq(d.k), acc.n.eq(d.n),
-                             acc.use_bias.eq(use_bias), acc.relu.eq(relu), acc.start.eq(~acc_started)]
-                with m.If(~acc_started):
-                    m.d.sync += acc_started.eq(1)
-                m.d.comb += [cmd["valid"].eq(~issued), cmd["write"].eq(0), cmd["ring"].eq(1),
-                             cmd["addr"].eq(d.w_addr), cmd["words"].eq(w_words), cmd["mem"].eq(MEM_WEIGHTS)]
-                with m.If(~issued & dma.cmd_ready):
-                    m.d.sync += issued.eq(1)
-                with m.If(acc_started & issued & ~dma.busy & ~acc.busy & acc.done):
-                    m.d.sync += [issued.eq(0), acc_started.eq(0)]
-                    with m.If(dma.error | acc.error):
-                        m.d.sync += err.eq(err | Mux(dma.error, 0x10, 0) | Mux(acc.error, 0x20, 0))
-                        m.next = "DONE"
-                    with m.Else():
-                        m.next = "STORE"
-            with m.State("STORE"):
-                dma_step(m, 1, 0, d.y_addr, y_words, 0, "DONE")
-            with m.State("DONE"):
-                m.d.sync += [busy.eq(0), done.eq(1)]
-                m.next = "IDLE"
-
-        m.d.comb += [
-            self.cnt_compute.eq(acc.cycles_compute), self.cnt_weight_wait.eq(acc.cycles_weight_wait),
-            self.cnt_stall.eq(acc.cycles_stall), self.cnt_drain.eq(acc.cycles_drain),
-            self.cnt_weight_load.eq(acc.cycles_weight_load), self.cnt_array_cycles.eq(acc.cycles_total),
-            self.cnt_dma_stall.eq(dma.stall_cycles), self.cnt_bytes_read.eq(dma.bytes_read),
-            self.cnt_bytes_written.eq(dma.bytes_written),
-        ]
+        m.submodules.accel = acc = Accelerator(self.accel_params, pe_factory=self._pe_factory)
+        m.submodules.dma = dma = DMA(self.dma_params)
+        m.submodules.sequencer = seq = Sequencer(self.accel_params, self.dma_params)
+        wiring.connect(m, dma.sp_wr, acc.wr)
+        wiring.connect(m, dma.sp_rd, acc.rd)
+        wiring.connect(m, dma.ring, acc.ring)
+        wiring.connect(m, seq.dma, dma.cmd)
+        wiring.connect(m, seq.layer, acc.layer)
+        wiring.connect(m, dma.m_axi, wiring.flipped(self.m_axi))
+        ctrl = self.ctrl
+        m.d.comb += [seq.start.eq(ctrl.start), *[r.eq(c) for r, c in zip(seq.regs, ctrl.regs)],
+                     ctrl.busy.eq(seq.busy), ctrl.done.eq(seq.done), ctrl.error.eq(seq.error),
+                     seq.dma_busy.eq(dma.busy), seq.dma_error.eq(dma.error)]
+        counters = {
+            NodeCounter.CYCLES: seq.cycles, NodeCounter.COMPUTE: acc.cycles.compute,
+            NodeCounter.WEIGHT_WAIT: acc.cycles.weight_wait, NodeCounter.STALL: acc.cycles.stall,
+            NodeCounter.DRAIN: acc.cycles.drain, NodeCounter.WEIGHT_LOAD: acc.cycles.weight_load,
+            NodeCounter.DMA_STALL: dma.stall_cycles, NodeCounter.BYTES_READ: dma.bytes_read,
+            NodeCounter.BYTES_WRITTEN: dma.bytes_written, NodeCounter.ARRAY_CYCLES: acc.cycles.total,
+        }
+        m.d.comb += [ctrl.counters[index].eq(value) for index, value in counters.items()]
         return m

@@ -5,18 +5,18 @@ Ports: AXI4 memory master(s) ``m_axi_*`` (one port) or ``m0_axi_*``,
 and one level interrupt ``irq[i]`` per accelerator (its ``done``).
 """
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 from amaranth.hdl import Cat, Module
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from . import axi
+from .axi import AXI4LiteSignature, flat_port_name
 from .config import AcceleratorParams, ArrayParams
 from .csr import CSR_ADDR_WIDTH, CSRFile
 from .dma import DMAParams
 from .interconnect import Interconnect, InterconnectParams
-from .node import NODE_COUNTERS, REGISTERS, Node
+from .node import Node
 
 
 @dataclass(frozen=True)
@@ -66,40 +66,39 @@ class SoCParams:
 
 
 class SoC(wiring.Component):
+    """Ports: ``irq``, the CSR slave ``s_axil`` and the memory port ``m_axi``
+    (an array of them with several ports); :meth:`port_name` gives their flat
+    Verilog names."""
+
     def __init__(self, params: SoCParams = SoCParams(), *, pe_factory=None):
         self.params = params
         self._pe_factory = pe_factory
-        ic = params.interconnect
-        members = {"irq": Out(params.accelerators)}
-        members.update(axi.ports("s_axil", axi.axil_channels(CSR_ADDR_WIDTH), master=False))
-        for prefix in params.mem_prefixes():
-            members.update(axi.ports(prefix, axi.axi4_channels(ic.addr_width, ic.data_width, ic.port_id_width),
-                                     master=True))
-        super().__init__(members)
+        port_bus = params.interconnect.port_bus
+        super().__init__({
+            "irq": Out(params.accelerators),
+            "s_axil": In(AXI4LiteSignature(addr_width=CSR_ADDR_WIDTH)),
+            "m_axi": Out(port_bus) if params.mem_ports == 1 else Out(port_bus).array(params.mem_ports),
+        })
+
+    def port_name(self, path: tuple) -> str:
+        """``("m_axi", 1, "ar", "addr")`` -> ``m1_axi_araddr``; see :meth:`SoCParams.mem_prefixes`."""
+        if path[0] == "m_axi" and self.params.mem_ports > 1:
+            return flat_port_name((f"m{path[1]}_axi", *path[2:]))
+        return flat_port_name(path)
 
     def elaborate(self, platform):
         m = Module()
         p = self.params
-        ic = p.interconnect
         m.submodules.csr = csr = CSRFile(p.accelerators, p.array.rows, p.array.cols)
-        m.submodules.bus = bus = Interconnect(ic)
-        axi.connect(m, axi.Bundle.of(self, "s_axil", axi.axil_channels(CSR_ADDR_WIDTH)),
-                    axi.Bundle.of(csr, "s_axil", axi.axil_channels(CSR_ADDR_WIDTH)),
-                    axi.axil_channels(CSR_ADDR_WIDTH))
-        mch = axi.axi4_channels(ic.addr_width, ic.data_width, ic.id_width)
-        pch = axi.axi4_channels(ic.addr_width, ic.data_width, ic.port_id_width)
-        irqs = []
+        m.submodules.bus = bus = Interconnect(p.interconnect)
+        wiring.connect(m, wiring.flipped(self.s_axil), csr.s_axil)
         for i in range(p.accelerators):
             node = Node(p.accel, p.dma, pe_factory=self._pe_factory)
             m.submodules[f"acc{i}"] = node
-            axi.connect(m, axi.Bundle.of(node, "m_axi", mch), axi.Bundle.of(bus, f"s{i}_axi", mch), mch)
-            m.d.comb += [node.start.eq(getattr(csr, f"a{i}_start")),
-                         getattr(csr, f"a{i}_busy").eq(node.busy), getattr(csr, f"a{i}_done").eq(node.done),
-                         getattr(csr, f"a{i}_error").eq(node.error)]
-            m.d.comb += [getattr(node, r).eq(getattr(csr, f"a{i}_{r}")) for r in REGISTERS]
-            m.d.comb += [getattr(csr, f"a{i}_cnt_{c}").eq(getattr(node, f"cnt_{c}")) for c in NODE_COUNTERS]
-            irqs.append(node.done)
-        m.d.comb += self.irq.eq(Cat(*irqs))
-        for j, prefix in enumerate(p.mem_prefixes()):
-            axi.connect(m, axi.Bundle.of(bus, f"m{j}_axi", pch), axi.Bundle.of(self, prefix, pch), pch)
+            wiring.connect(m, node.m_axi, bus.s[i])
+            wiring.connect(m, csr.nodes[i], node.ctrl)
+        m.d.comb += self.irq.eq(Cat(*[node_ctrl.done for node_ctrl in csr.nodes]))
+        mem_ports = [self.m_axi] if p.mem_ports == 1 else list(self.m_axi)
+        for port, bus_port in zip(mem_ports, bus.m):
+            wiring.connect(m, bus_port, wiring.flipped(port))
         return m

@@ -35,35 +35,35 @@ def run_amaranth(params, W, X, bias, relu, descriptor=None):
             images.append((MEM_BIAS, bias_image(bias, C)))
         for sel, image in images:
             for addr, row in enumerate(image):
-                ctx.set(dut.wr_en, 1)
-                ctx.set(dut.wr_mem, sel)
-                ctx.set(dut.wr_addr, addr)
-                ctx.set(dut.wr_data, _pack(row))
+                ctx.set(dut.wr.en, 1)
+                ctx.set(dut.wr.mem, sel)
+                ctx.set(dut.wr.addr, addr)
+                ctx.set(dut.wr.data, _pack(row))
                 await ctx.tick()
-        ctx.set(dut.wr_en, 0)
+        ctx.set(dut.wr.en, 0)
         dm, dk, dn = descriptor or (M, K, N)
-        ctx.set(dut.m, dm)
-        ctx.set(dut.k, dk)
-        ctx.set(dut.n, dn)
-        ctx.set(dut.use_bias, int(bias is not None))
-        ctx.set(dut.relu, int(relu))
-        ctx.set(dut.start, 1)
+        ctx.set(dut.layer.m, dm)
+        ctx.set(dut.layer.k, dk)
+        ctx.set(dut.layer.n, dn)
+        ctx.set(dut.layer.use_bias, int(bias is not None))
+        ctx.set(dut.layer.relu, int(relu))
+        ctx.set(dut.layer.start, 1)
         await ctx.tick()
-        ctx.set(dut.start, 0)
+        ctx.set(dut.layer.start, 0)
         for _ in range(20000):
             await ctx.tick()
-            if ctx.get(dut.done):
+            if ctx.get(dut.layer.done):
                 break
         else:
             raise AssertionError("watchdog: accelerator never raised done")
-        out["error"] = ctx.get(dut.error)
-        out["counters"] = {c: ctx.get(getattr(dut, f"cycles_{c}")) for c in COUNTERS}
+        out["error"] = ctx.get(dut.layer.error)
+        out["counters"] = {c: ctx.get(getattr(dut.cycles, c)) for c in COUNTERS}
         words = []
-        ctx.set(dut.rd_en, 1)
+        ctx.set(dut.rd.en, 1)
         for addr in range(-(-M // C) * N):
-            ctx.set(dut.rd_addr, addr)
+            ctx.set(dut.rd.addr, addr)
             await ctx.tick()
-            data = ctx.get(dut.rd_data)
+            data = ctx.get(dut.rd.data)
             words.append([(data >> (32 * c)) & 0xFFFFFFFF for c in range(C)])
         out["Y"] = output_from_image(np.array(words, np.uint32), M, N, C)
 

@@ -61,7 +61,7 @@ module accel_tb #(
         .cycles_total(cycles_total), .cycles_setup(cycles_setup), .cycles_compute(cycles_compute),
         .cycles_weight_wait(cycles_weight_wait), .cycles_stall(cycles_stall),
         .cycles_drain(cycles_drain), .cycles_weight_load(cycles_weight_load),
-        .w_arrived(32'd0), .w_consumed()      // weight ring unused here (no ring tiles)
+        .ring_arrived(32'd0), .ring_consumed()      // weight ring unused here (no ring tiles)
     );
 
     initial begin
