@@ -47,7 +47,7 @@ MAX_OPERAND_ELEMENTS = 1 << 26
 def check_gemm(args):
     """Raise ValueError for a problem this accelerator cannot hold, before allocating it."""
     from hw.config import ArrayParams
-    from .accel import params_for_shapes
+    from sim.designs.accel.accel import params_for_shapes
 
     for name, rows, cols in (("W (m x k)", args.m, args.k), ("X (k x n)", args.k, args.n)):
         if rows * cols > MAX_OPERAND_ELEMENTS:
@@ -62,10 +62,10 @@ def check_gemm(args):
 
 def gemm(args) -> dict:
     from hw.config import ArrayParams
-    from . import runner
-    from .accel import Layer, params_for, run_layers
+    from sim.core import runner
+    from sim.designs.accel.accel import Layer, params_for, run_layers
     from .golden import perf
-    from .scalesim import ws_cycles
+    from sim.bench.scalesim import ws_cycles
 
     rng = np.random.default_rng(args.seed)
     W = rng.standard_normal((args.m, args.k)).astype(np.float32)
@@ -100,11 +100,11 @@ def gemm(args) -> dict:
 
 # Commands whose module has its own parser: (module, arguments put first, help).
 FORWARDED = {
-    "flow": ("sim.flow", (), "the end-to-end experiment: train, prune, run on the SoC, report (make sim)"),
-    "sweep": ("sim.flow", ("--sweep",), "P = 1..Pmax x DRAM ports, locally or on Ray (make sweep)"),
-    "soak": ("sim.soak", (), "stream random vectors through each FP32 unit against SoftFloat (make soak)"),
-    "lint": ("sim.lint", (), "verilator --lint-only -Wall on the generated blocks (make lint)"),
-    "bench": ("sim.bench", (), "measure and write BENCHMARKS.md (make bench)"),
+    "flow": ("sim.flow.experiment", (), "the end-to-end experiment: train, prune, run on the SoC, report (make sim)"),
+    "sweep": ("sim.flow.experiment", ("--sweep",), "P = 1..Pmax x DRAM ports, locally or on Ray (make sweep)"),
+    "soak": ("sim.designs.fp.soak", (), "stream random vectors through each FP32 unit against SoftFloat (make soak)"),
+    "lint": ("sim.core.lint", (), "verilator --lint-only -Wall on the generated blocks (make lint)"),
+    "bench": ("sim.bench.write", (), "measure and write BENCHMARKS.md (make bench)"),
     "power": ("sim.power.cli", (), "energy of an activity file or a toggle capture under the energy tables"),
 }
 
@@ -132,8 +132,8 @@ def main(argv=None):
     g.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args(argv)
 
-    from .runner import SimulationError
-    from .toolchain import ToolchainError
+    from sim.core.runner import SimulationError
+    from sim.core.toolchain import ToolchainError
     try:
         check_gemm(args)
     except ValueError as exc:

@@ -1,7 +1,7 @@
 """Shared pytest set-up: an isolated build tree, simulator environment and seeded randomness.
 
 The suite never writes the user's build tree.  Before anything imports
-``sim.runner`` (which reads ``PP_BUILD_DIR`` once, at import), this file points
+``sim.core.runner`` (which reads ``PP_BUILD_DIR`` once, at import), this file points
 ``PP_BUILD_DIR`` at a fresh temporary directory for the session; subprocesses
 inherit it.  Reports and run directories live there and are removed after a
 passing session (kept, and named, after a failing one).
@@ -44,7 +44,7 @@ os.environ["PP_BUILD_DIR"] = str(SESSION_BUILD)
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from sim import toolchain  # noqa: E402
+from sim.core import toolchain  # noqa: E402
 
 
 def user_tree_snapshot() -> dict:

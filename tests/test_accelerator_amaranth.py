@@ -11,7 +11,7 @@ from amaranth.sim import Simulator
 
 from hw.accelerator import COUNTERS, MEM_BIAS, MEM_INPUTS, MEM_WEIGHTS, Accelerator
 from hw.config import AcceleratorParams, ArrayParams
-from sim.accel_layout import bias_image, input_image, output_from_image, weight_image
+from sim.designs.accel.accel_layout import bias_image, input_image, output_from_image, weight_image
 from sim.golden import gemm, perf
 
 

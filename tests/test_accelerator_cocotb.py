@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from hw.config import ArrayParams
-from sim.accel import Layer, params_for, run_layers
+from sim.designs.accel.accel import Layer, params_for, run_layers
 from sim.golden import perf
 
 SPECIALS = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1e-45, -1e-45, 1.1754942e-38, 3e38, -3e38],

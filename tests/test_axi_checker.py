@@ -1,4 +1,4 @@
-"""Guard for the AXI protocol checker (sim/tb/axi_checker.sv) that watches every SoC memory port.
+"""Guard for the AXI protocol checker (sim/designs/mem/tb/axi_checker.sv) that watches every SoC memory port.
 
 Legal traffic (waits, data before address, interleaved read IDs, 256-beat and
 WRAP bursts) must count no violation; each deliberate violation must count at
@@ -9,8 +9,9 @@ import json
 
 import pytest
 
-from sim import runner
-from sim.benches.axi_checker_guard import SCENARIOS
+from sim.core import runner
+from sim.designs.mem.mem_model import CHECKER_SOURCE
+from sim.designs.mem.tb_axi_checker import SCENARIOS
 
 PARAMETERS = (("ADDR_W", 32), ("DATA_W", 64), ("ID_W", 2), ("MAX_READS", 4), ("MAX_WRITES", 4),
               ("NAME", '"guard"'))
@@ -19,11 +20,11 @@ PARAMETERS = (("ADDR_W", 32), ("DATA_W", 64), ("ID_W", 2), ("MAX_READS", 4), ("M
 @pytest.fixture(scope="module", params=["verilator", "icarus"])
 def verdicts(request, tmp_path_factory):
     simulator = request.param
-    spec = runner.SimBuild(toplevel="axi_checker", sources=(str(runner.TB_DIR / "axi_checker.sv"),),
+    spec = runner.SimBuild(toplevel="axi_checker", sources=(str(CHECKER_SOURCE),),
                            simulator=simulator, parameters=PARAMETERS, warnings_fatal=True)
     run_dir = tmp_path_factory.mktemp(f"axi-checker-{simulator}")
     results = run_dir / "verdicts.json"
-    runner.run_test(spec, "sim.benches.axi_checker_guard", run_dir=run_dir,
+    runner.run_test(spec, "sim.designs.mem.tb_axi_checker", run_dir=run_dir,
                     extra_env={"CHECKER_RESULTS": str(results)}, wall_timeout_s=300)
     return json.loads(results.read_text())
 

@@ -1,4 +1,4 @@
-"""The simulation DRAM (sim/tb/axi_mem_model.sv) driven by cocotbext-axi.
+"""The simulation DRAM (sim/designs/mem/tb/axi_mem_model.sv) driven by cocotbext-axi.
 
 Two Verilator builds and one Icarus build:
 
@@ -10,14 +10,14 @@ Two Verilator builds and one Icarus build:
   (+MEM1_INIT / +MEM1_DUMP, as a second memory port would use);
 * ``paper`` on Icarus for the image, traffic and error tests.
 
-Each test runs one cocotb test of :mod:`sim.benches.axi_mem`; its seed is
+Each test runs one cocotb test of :mod:`sim.designs.mem.tb_axi_mem`; its seed is
 printed by the ``rng`` fixture (replay with PP_SEED=<seed>).
 """
 
 import pytest
 
-from sim.lint import lint_verilog
-from sim.mem_model import MODEL_SOURCE, MemModelParams, run_bench
+from sim.core.lint import lint_verilog
+from sim.designs.mem.mem_model import MODEL_SOURCE, MemModelParams, run_bench
 
 CONFIGS = {
     "paper": MemModelParams(mem_words=4096),

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sim import runner
+from sim.core import runner
 from sw import train
 
 REPO = Path(__file__).resolve().parent.parent
@@ -23,7 +23,7 @@ def test_build_root_is_the_session_tree():
 
 
 def test_subprocesses_inherit_the_session_tree():
-    code = ("import json; from sim.runner import BUILD_ROOT; from sw.train import build_dir; "
+    code = ("import json; from sim.core.runner import BUILD_ROOT; from sw.train import build_dir; "
             "print(json.dumps([str(BUILD_ROOT), str(build_dir())]))")
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     roots = json.loads(done.stdout)

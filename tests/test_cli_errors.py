@@ -69,6 +69,6 @@ def test_sim_power_bad_input(tmp_path, args, match):
     (["--cols", "x"], "invalid int value"),
 ])
 def test_sim_lint_bad_input(tmp_path, args, match):
-    done = run_module("sim.lint", *args, tmp_path=tmp_path)
+    done = run_module("sim.core.lint", *args, tmp_path=tmp_path)
     assert_one_error_line(done, match)
     assert "lint " not in done.stdout, "nothing may be linted when an argument is bad"

@@ -87,7 +87,7 @@ def test_a_wrong_fusion_fails_the_run(tmp_path, monkeypatch, capsys):
     would pass it)."""
     import torch.nn.functional as F
 
-    from sim import flow, flow_model
+    from sim.flow import experiment as flow, model as flow_model
     from sw import graph
 
     relu_kind = graph.relu_kind

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from sim import flow
-from sim.runner import BUILD_ROOT
+from sim.core.runner import BUILD_ROOT
 
 
 def run_flow(*args):
@@ -125,7 +125,7 @@ def test_flow_on_icarus():
 
 def test_paper_dims_are_tinyvgg16s_fc_layers():
     import torch.nn as nn
-    from sim.flow_model import PAPER_FC_DIMS
+    from sim.flow.model import PAPER_FC_DIMS
     from sw.models import TinyVGG16
     linears = [m for m in TinyVGG16().classifier if isinstance(m, nn.Linear)]
     assert PAPER_FC_DIMS == (linears[0].in_features, *[m.out_features for m in linears])

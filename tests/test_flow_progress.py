@@ -3,7 +3,7 @@
 import json
 import time
 
-from sim import flow
+from sim.flow import experiment as flow
 
 
 def test_progress_log_reads_the_bench_file(tmp_path, monkeypatch, capsys):

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from hw.fp32 import FPParams
-from sim import fp_units
+from sim.designs.fp import fp_units
 from sim.golden import fp32 as golden
 
 CASES = [
@@ -47,7 +47,7 @@ def test_mismatch_is_detected(rng, tmp_path):
     a, b = golden.boundary_pairs()
     expected = golden.softfloat("mul", a, b)
     expected[123] ^= 1
-    from sim.runner import SimulationError
+    from sim.core.runner import SimulationError
     with pytest.raises(SimulationError, match="cocotb tests failed"):
         fp_units.run_vectors("mul", FPParams(latency=2), a, b, expected,
                              simulator="verilator", run_dir=tmp_path)

@@ -1,4 +1,4 @@
-"""FP=behavioural (sim/fp_behavioural.py): the C model is bit-exact with the RTL FP
+"""FP=behavioural (sim/designs/fp/fp_behavioural.py): the C model is bit-exact with the RTL FP
 units by construction; checked here against Berkeley SoftFloat on the soak vectors
 (with the rule the RTL units are held to), and a SoC phase with behavioural PEs
 against the same phase with the RTL PEs: identical outputs, counters and cycles."""
@@ -12,10 +12,10 @@ import pytest
 
 from hw.config import ArrayParams
 from hw.soc import SoCParams
-from sim.fp_behavioural import C_MODEL
+from sim.designs.fp.fp_behavioural import C_MODEL
 from sim.golden import fp32 as golden
-from sim.soak import soak_vectors
-from sim.soc_driver import LayerJob, run_phase
+from sim.designs.fp.soak import soak_vectors
+from sim.designs.soc.soc_driver import LayerJob, run_phase
 
 
 @pytest.fixture(scope="module")

@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from sim import runner
+from sim.core import runner
 
 REPO = Path(__file__).resolve().parent.parent
 TOP_V = "module top(input wire clk, output reg q); always @(posedge clk) q <= ~q; endmodule\n"
 
 BUILDER = textwrap.dedent("""
     import sys
-    from sim import runner
+    from sim.core import runner
     runner.install_interrupt_handlers()
     spec = runner.SimBuild(toplevel="top", sources=(sys.argv[1],))
     print(spec.directory, flush=True)
@@ -138,9 +138,9 @@ def test_no_child_starts_once_stopping(monkeypatch):
 
 
 def test_sim_entry_points_stop_their_children_on_sigterm(tmp_path):
-    """`python -m sim.lint` (any `python -m sim...`) installs the handlers by itself."""
+    """`python -m sim.core.lint` (any `python -m sim...`) installs the handlers by itself."""
     env = {**os.environ, "PP_BUILD_DIR": str(tmp_path / "build")}
-    proc = subprocess.Popen([sys.executable, "-m", "sim.lint", "--rows", "16", "--cols", "16", "--blocks", "array"],
+    proc = subprocess.Popen([sys.executable, "-m", "sim.core.lint", "--rows", "16", "--cols", "16", "--blocks", "array"],
                             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 120
@@ -168,7 +168,7 @@ POOL = textwrap.dedent("""
     import sys
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
-    from sim import runner
+    from sim.core import runner
 
     def point(folder, k):
         # a sweep point's simulator: a child of the worker, in its own session

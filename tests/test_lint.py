@@ -2,7 +2,7 @@
 
 import pytest
 
-from sim.lint import lint_block, lint_verilog
+from sim.core.lint import lint_block, lint_verilog
 
 
 @pytest.mark.parametrize("rows,cols", [(1, 1), (2, 3), (5, 2)])

@@ -8,7 +8,7 @@ same values: the PE and array registers, the FP units and their operands,
 and the bus registers.  (Wires and the DMA/scratchpad data registers differ:
 Verilator's coverage counts changes at every evaluation of a time step, a
 VCD one value per time step, and Icarus's DRAM words outside the loaded
-image are X.)  This also guards the Icarus time-0 fix in sim/runner.py:
+image are X.)  This also guards the Icarus time-0 fix in sim/core/runner.py:
 without it the second accelerator's W burst was lost and the phase hung.
 Last, the hierarchical capture of the 32x32 builds is checked against the
 flat one.
@@ -20,8 +20,8 @@ import pytest
 from hw.config import ArrayParams
 from hw.soc import SoCParams
 from sim.golden.gemm import compare, linear
-from sim.runner import BUILD_ROOT
-from sim.soc_driver import LayerJob, run_phase
+from sim.core.runner import BUILD_ROOT
+from sim.designs.soc.soc_driver import LayerJob, run_phase
 
 SEED = 20261126
 EXACT = ("pe", "array", "fp_units", "bus")
@@ -80,7 +80,7 @@ def test_hierarchical_capture_matches_flat_outside_the_pe(phases, monkeypatch):
     """The capture the 32x32 arrays use (PE kept as a hierarchical block, coverage off
     inside it) sees exactly the flat build's toggles everywhere outside the PE, and the
     PE's port registers (weights, activations) through the parent's nets."""
-    import sim.soc_driver as driver
+    import sim.designs.soc.soc_driver as driver
     monkeypatch.setattr(driver, "MAX_FLAT_CAPTURE_PES", 0)
     hier = _run("verilator", "power-soc-verilator-hier")["toggles"]
     flat = phases["verilator"]["toggles"]

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from sim import runner
+from sim.core import runner
 
 
 def test_concurrent_builds_of_one_spec_build_once(tmp_path, monkeypatch):

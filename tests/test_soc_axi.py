@@ -2,11 +2,11 @@
 
 AxiRam serves the memory port(s), AxiLiteMaster programs the CSRs; random
 back-pressure on every memory channel.  Checked in the bench
-(sim/benches/soc_axi.py): bit-exact outputs on every accelerator, no byte
+(sim/designs/soc/tb_axi.py): bit-exact outputs on every accelerator, no byte
 written outside the output regions (so no lost, duplicated or misplaced
 beat), SLVERR/DECERR for unmapped CSRs, error bits -- with memory left
 untouched -- for zero, oversized, misaligned and out-of-window descriptors,
-and no AXI protocol violation on any memory port (sim/tb/axi_checker.sv,
+and no AXI protocol violation on any memory port (sim/designs/mem/tb/axi_checker.sv,
 guarded by tests/test_axi_checker.py).
 """
 
@@ -15,7 +15,7 @@ import pytest
 
 from hw.config import ArrayParams
 from hw.soc import SoCParams
-from sim.soc import run_axi_conformance
+from sim.designs.soc.soc import run_axi_conformance
 
 
 def random_layers(rng, count, rows, cols):

@@ -1,5 +1,5 @@
 """Random AXI-Lite programming, including writes while layers run, never hangs the
-SoC or corrupts another accelerator's run (sim/benches/soc_csr_random.py checks
+SoC or corrupts another accelerator's run (sim/designs/soc/tb_csr_random.py checks
 every response, every read-back, the victims' outputs and the bytes outside the
 target's window)."""
 
@@ -8,7 +8,7 @@ import pytest
 
 from hw.config import ArrayParams
 from hw.soc import SoCParams
-from sim.soc import run_csr_random
+from sim.designs.soc.soc import run_csr_random
 
 # the same SoC as a test_soc_axi case, so the build is shared
 PARAMS = SoCParams(accelerators=3, array=ArrayParams(2, 2), bus_width=64, mem_ports=2,

@@ -13,7 +13,7 @@ import pytest
 from hw.config import ArrayParams
 from hw.soc import SoCParams
 from sim.golden.gemm import linear
-from sim.soc_driver import LayerJob, STATUS_DONE, describe_status, run_phase
+from sim.designs.soc.soc_driver import LayerJob, STATUS_DONE, describe_status, run_phase
 
 PARAMS = SoCParams(accelerators=2, array=ArrayParams(4, 4))
 
@@ -51,7 +51,7 @@ def test_fault_mid_layer(kind, n, resp, rng, tmp_path):
 
 
 def test_error_status_is_one_line_without_allow_errors(rng, tmp_path):
-    from sim.runner import SimulationError
+    from sim.core.runner import SimulationError
     with pytest.raises(SimulationError, match=r"^accelerator \d ended with status 0x10\d\d: a bus error response$"):
         run_phase(PARAMS, _jobs(rng), run_dir=tmp_path, faults={0: {"read": 30}})
 

@@ -5,8 +5,8 @@ import pytest
 
 from hw.config import ArrayParams
 from hw.soc import SoCParams
-from sim.soc_driver import LayerJob, dram_bytes
-from sim.soc_layout import PAGE, layer_placement, place_layer, port_of_page, read_output, word_bytes
+from sim.designs.soc.soc_driver import LayerJob, dram_bytes
+from sim.designs.soc.soc_layout import PAGE, layer_placement, place_layer, port_of_page, read_output, word_bytes
 
 SEED = 20261126
 SHAPES = [  # M, K, N, bias, rows, cols, bus width, base

@@ -14,7 +14,7 @@ import pytest
 from hw.config import ArrayParams
 from hw.soc import SoCParams
 from sim.golden.soc_perf import Layer, simulate
-from sim.soc_driver import LayerJob, run_phase
+from sim.designs.soc.soc_driver import LayerJob, run_phase
 
 CASES = {  # name: (array, accelerators, bus width, memory ports, [(M, K, N, bias), ...])
     "4x4-1acc-small": (4, 1, 512, 1, [(12, 20, 5, True)]),

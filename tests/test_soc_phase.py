@@ -8,7 +8,7 @@ import numpy as np
 from hw.config import ArrayParams
 from hw.soc import SoCParams
 from sim.golden.gemm import linear
-from sim.soc_driver import LayerJob, run_phase
+from sim.designs.soc.soc_driver import LayerJob, run_phase
 
 
 def test_one_accelerator_phase_is_the_same_on_a_two_accelerator_soc(rng, tmp_path):

@@ -5,7 +5,7 @@ The runner turns waves on for every build and run when WAVES is set, so
 used here because its 4x4 accelerator builds in seconds.
 """
 
-from sim import runner
+from sim.core import runner
 from sim.__main__ import main
 from sim.power import read_vcd
 

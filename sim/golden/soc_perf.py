@@ -33,14 +33,14 @@ Python step per bus beat.  Rules, each from the block named:
   robin from the pointer, a grant held while the port stalls; pages of 4 KiB
   interleave the ports; a master addresses one port at a time per direction
   (up to 8 outstanding) and must drain before it switches; W follows AW order.
-* DRAM model (sim/tb/axi_mem_model.sv): an R beat READ_LATENCY cycles after
+* DRAM model (sim/designs/mem/tb/axi_mem_model.sv): an R beat READ_LATENCY cycles after
   its AR at the earliest, bursts in AR order, one beat per BEAT_INTERVAL;
   reads and writes share the beat budget, alternating when both want it; B
   WRITE_LATENCY cycles after the last W beat; at most MAX_OUTSTANDING bursts
   per direction.
-* bench (sim/benches/soc_phase.py): the accelerators start ``START_GAP``
+* testbench (sim/designs/soc/tb_phase.py): the accelerators start ``START_GAP``
   cycles apart (one CSR write each); ``phase_cycles`` is the last interrupt
-  minus the first start as the bench reads them.
+  minus the first start as the testbench reads them.
 """
 
 from bisect import bisect_right
@@ -50,11 +50,11 @@ import numpy as np
 
 from hw.node import REGISTERS
 from hw.soc import SoCParams
-from sim.soc_layout import PAGE, layer_placement
-from sim.soc_tb import MemoryParams
+from sim.designs.soc.soc_layout import PAGE, layer_placement
+from sim.designs.soc.soc_tb import MemoryParams
 from .perf import _stream_start
 
-# The bench (sim/benches/soc_phase.py) over cocotbext-axi's AXI4-Lite master: every CSR
+# The testbench (sim/designs/soc/tb_phase.py) over cocotbext-axi's AXI4-Lite master: every CSR
 # write takes CSR_WRITE cycles; the first register write starts BENCH_PROLOGUE cycles
 # after time 0 (reset, image load); it reads a start time CSR_TO_IRQ cycles before the
 # node's start plus the cycle from DONE to the interrupt, and times in cycles are
@@ -411,9 +411,9 @@ def _ports_of(addr, ports):
 
 def simulate(soc: SoCParams, layers: dict, mem: MemoryParams = MemoryParams(), window: int | None = None) -> dict:
     """Cycles of one phase: ``layers`` {accelerator index: Layer}, started together as the
-    bench does (in index order, START_GAP apart), each in its own DRAM window as
-    sim/soc_driver.py places them.  Returns per accelerator the node's ``cycles`` and
-    ``array_cycles`` counters and its finish, and the bench's ``phase_cycles``."""
+    testbench does (in index order, START_GAP apart), each in its own DRAM window as
+    sim/designs/soc/soc_driver.py places them.  Returns per accelerator the node's ``cycles`` and
+    ``array_cycles`` counters and its finish, and the testbench's ``phase_cycles``."""
     R, C, W = soc.array.rows, soc.array.cols, soc.bus_width
     if window is None:
         ends = [layer_placement(l.M, l.K, l.N, l.bias, R, C, W, 0).end for l in layers.values()]

@@ -92,7 +92,7 @@ def _split_point(point: str):
 
 def is_simulation_artifact(name: str) -> bool:
     """Yosys's time-0 wake-up register of ``always @*`` blocks (``$auto$verilog_backend...``):
-    not hardware, and it rises once on Icarus (sim/runner.py's time-0 fix), never on Verilator."""
+    not hardware, and it rises once on Icarus (sim/core/runner.py's time-0 fix), never on Verilator."""
     return name.startswith("$auto$verilog_backend")
 
 

@@ -19,7 +19,7 @@ counts for modules inside a ``--hierarchical`` block.
 
 Icarus: a small extra top module calls ``$dumpfile``/``$dumpvars`` on the
 design's scope; cocotb's runner passes ``-none`` (no waves) to vvp, and
-``sim/runner.py`` appends ``-vcd`` to every vvp command (the last dumper
+``sim/core/runner.py`` appends ``-vcd`` to every vvp command (the last dumper
 flag wins).
 """
 
@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import runner
+from sim.core import runner
 from .activity import SignalToggles, read_coverage, read_vcd
 from .classify import ClassMap, ToggleSummary, flop_inventory, summarize
 from .model import DEFAULT_CLOCK_HZ, Activity, FPOps, Inventory
@@ -162,7 +162,7 @@ class StreamMeasurement:
 
 
 def fp_stream_design(op: str, params) -> Design:
-    from ..fp_units import UNITS, unit_verilog
+    from sim.designs.fp.fp_units import UNITS, unit_verilog
     module, _ = UNITS[op]
     return Design.from_verilog([unit_verilog(op, params)], top=module, root="fp_stream_tb.dut")
 
@@ -170,14 +170,14 @@ def fp_stream_design(op: str, params) -> Design:
 def measure_fp_stream(op: str, a, b, *, simulator: str = "verilator", run_dir, params=None,
                       capture: bool = True, chunk: int = 1 << 14, clock_hz: float = DEFAULT_CLOCK_HZ,
                       wall_timeout_s: float = 900) -> StreamMeasurement:
-    """Stream ``a`` op ``b`` through one FP32 unit (as :func:`sim.fp_units.run_vectors`), recording toggles.
+    """Stream ``a`` op ``b`` through one FP32 unit (as :func:`sim.designs.fp.fp_units.run_vectors`), recording toggles.
 
     Results are checked against numpy float32 (the bench fails on any
     mismatch).  With ``capture=False`` the same stream runs uninstrumented
     (for measuring what capture costs).
     """
     from hw.fp32 import FPParams
-    from ..fp_units import stream_build
+    from sim.designs.fp.fp_units import stream_build
     from ..golden.fp32 import numpy_op
 
     params = params or FPParams(latency=2)
@@ -199,7 +199,7 @@ def measure_fp_stream(op: str, a, b, *, simulator: str = "verilator", run_dir, p
            "FP_LATENCY": str(params.latency)}
     start = time.perf_counter()
     try:
-        runner.run_test(spec, "sim.benches.fp_stream", run_dir=run_dir, extra_env=env,
+        runner.run_test(spec, "sim.designs.fp.tb_stream", run_dir=run_dir, extra_env=env,
                         wall_timeout_s=wall_timeout_s)
     finally:
         vectors.unlink(missing_ok=True)

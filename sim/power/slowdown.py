@@ -19,8 +19,8 @@ import numpy as np
 
 from hw.fp32 import FPParams
 
-from .. import runner, toolchain
-from ..fp_units import stream_build
+from sim.core import runner, toolchain
+from sim.designs.fp.fp_units import stream_build
 from .capture import measure_fp_stream, read_toggles, with_toggle_capture
 
 

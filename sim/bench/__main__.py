@@ -1,0 +1,5 @@
+import sys
+
+from .write import main
+
+sys.exit(main())

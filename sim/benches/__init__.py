@@ -1,1 +1,0 @@
-"""cocotb test modules, run through :mod:`sim.runner` (never imported by pytest directly)."""

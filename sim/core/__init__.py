@@ -1,0 +1,4 @@
+"""The simulation library: building and running simulators (runner, toolchain), hex files, lint, area.
+
+Depends on nothing else in sim/; the designs and the flow build on it.
+"""
