@@ -213,6 +213,11 @@ def test_vcd_toggle_counts(tmp_path):
      r"w\.vcd:6: malformed VCD: Expected whitespace after vector value"),
     ("$scope module tb $end\n$var wire 1 ! a $end\n$upscope $end\n$enddefinitions $end\n#0\n?!\n",
      r"w\.vcd:6: malformed VCD: confused: \?"),
+    ("$scope module tb $end\n$var wire 4 ! a $end\n$upscope $end\n$enddefinitions $end\n#0\nb !\n",
+     r"w\.vcd:6: malformed VCD: bad value"),
+    ("$scope module tb $end\n$var wire 4 ! a $end\n$upscope $end\n$enddefinitions $end\n#0\nb1010",
+     r"w\.vcd:6: malformed VCD: the file ends inside a value change"),
+    ("", r"w\.vcd:0: no \$enddefinitions"),
 ])
 def test_malformed_vcd_names_file_and_line(tmp_path, text, expect):
     path = tmp_path / "w.vcd"

@@ -30,6 +30,7 @@ Verilator's view, so the two readers agree bit for bit on a design whose
 registers are initialised (see tests/test_power_sim.py).
 """
 
+import io
 import re
 from collections import defaultdict
 from dataclasses import dataclass
@@ -184,20 +185,26 @@ def read_vcd(path, *, scope: str | None = None, x_as_zero: bool = True) -> list[
     read as 0 (Verilator's 2-state view, so an X->1 initialisation counts as a
     rise, as it does there); otherwise changes to or from X/Z are not counted.
     Values inside ``$dumpoff`` sections are ignored.  Raises
-    :class:`CoverageFileError` naming the file and line on anything malformed.
+    :class:`CoverageFileError` naming the file and line on anything malformed,
+    a file cut short inside its last value change included.
     """
     path = Path(path)
     if not path.exists():
         raise CoverageFileError(f"{path}: VCD file not found")
     with open(path, "rb") as fh:
-        tokens = vcd_reader.tokenize(fh)
+        stream = _EndMarked(fh)
+        tokens = vcd_reader.tokenize(stream)
+        counter = _ToggleCounter(x_as_zero)
         try:
             vars_by_id = _vcd_variables(tokens, path, scope)
-            counter = _ToggleCounter(x_as_zero)
             counter.count(tokens, vars_by_id)
         except vcd_reader.VCDParseError as exc:
-            message = str(exc).split(": ", 1)[-1]
-            raise CoverageFileError(f"{path}:{exc.loc.line}: malformed VCD: {message}") from None
+            if exc.loc.line <= stream.lines:     # beyond: in the end marker, after a token cut short
+                message = str(exc).split(": ", 1)[-1]
+                raise CoverageFileError(f"{path}:{exc.loc.line}: malformed VCD: {message}") from None
+    if not counter.saw_end:
+        raise CoverageFileError(f"{path}:{stream.lines}: malformed VCD: the file ends inside "
+                                f"a value change or command (truncated?)")
     out = []
     for ident, refs in vars_by_id.items():
         for hier, name, width in refs:
@@ -208,27 +215,74 @@ def read_vcd(path, *, scope: str | None = None, x_as_zero: bool = True) -> list[
     return out
 
 
+_END_MARK = "read_vcd: end of file"
+
+
+class _EndMarked(io.RawIOBase):
+    """The file, then ``$comment <_END_MARK> $end`` on a line of its own.
+
+    pyvcd's tokenizer drops a token cut short by the end of the stream
+    without a word; after this marker such a token is an error (or swallows
+    the marker), so :func:`read_vcd` can tell a truncated file.  ``lines``
+    counts the file's own lines."""
+
+    def __init__(self, fh):
+        self.fh = fh
+        self.tail = f"\n$comment {_END_MARK} $end\n".encode()
+        self.lines = 1
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf) -> int:
+        n = self.fh.readinto(buf)
+        if n:
+            self.lines += buf.count(b"\n", 0, n)      # pyvcd passes a bytearray
+            return n
+        n = min(len(buf), len(self.tail))
+        buf[:n] = self.tail[:n]
+        self.tail = self.tail[n:]
+        return n
+
+
+def _is_end_mark(token) -> bool:
+    return token.kind is TokenKind.COMMENT and token.data == _END_MARK
+
+
+def _bad_value(token, exc: ValueError) -> vcd_reader.VCDParseError:
+    """pyvcd raises a bare ValueError on a value with no digits (``b !``) or a non-ASCII one."""
+    line = token.span.end.line if token is not None else 1
+    return vcd_reader.VCDParseError(vcd_reader.Location(line, 0), f"bad value or name ({exc})")
+
+
 def _vcd_variables(tokens, path: Path, scope: str | None) -> dict:
     """Read the header up to ``$enddefinitions``: id code -> [(hierarchy, name, width)]
     for every non-real variable at or below ``scope`` (one id may name several)."""
     scope_parts = scope.split(".") if scope else []
-    stack, vars_by_id, line = [], defaultdict(list), 0
-    for token in tokens:
-        line = token.span.start.line
-        if token.kind is TokenKind.SCOPE:
-            stack.append(token.data.ident)
-        elif token.kind is TokenKind.UPSCOPE:
-            if not stack:
-                raise CoverageFileError(f"{path}:{line}: $upscope without an open $scope")
-            stack.pop()
-        elif token.kind is TokenKind.VAR:
-            var = token.data
-            if stack[:len(scope_parts)] == scope_parts and var.type_ is not VarType.real:
-                vars_by_id[var.id_code].append((".".join(stack), var.reference, var.size))
-        elif token.kind is TokenKind.ENDDEFINITIONS:
-            if scope and not vars_by_id:
-                raise CoverageFileError(f"{path}: no variables under scope {scope!r}")
-            return vars_by_id
+    stack, vars_by_id, line, token = [], defaultdict(list), 0, None
+    try:
+        for token in tokens:
+            if _is_end_mark(token):
+                break
+            line = token.span.start.line
+            if token.kind is TokenKind.SCOPE:
+                stack.append(token.data.ident)
+            elif token.kind is TokenKind.UPSCOPE:
+                if not stack:
+                    raise CoverageFileError(f"{path}:{line}: $upscope without an open $scope")
+                stack.pop()
+            elif token.kind is TokenKind.VAR:
+                var = token.data
+                if stack[:len(scope_parts)] == scope_parts and var.type_ is not VarType.real:
+                    vars_by_id[var.id_code].append((".".join(stack), var.reference, var.size))
+            elif token.kind is TokenKind.ENDDEFINITIONS:
+                if scope and not vars_by_id:
+                    raise CoverageFileError(f"{path}: no variables under scope {scope!r}")
+                return vars_by_id
+    except CoverageFileError:
+        raise
+    except ValueError as exc:
+        raise _bad_value(token, exc) from None
     raise CoverageFileError(f"{path}:{line}: no $enddefinitions: not a VCD, or truncated in the header")
 
 
@@ -240,22 +294,28 @@ class _ToggleCounter:
         self.rises = defaultdict(int)
         self.falls = defaultdict(int)
         self.saw_x = set()
+        self.saw_end = False        # reached _EndMarked's marker: the file was not cut short
         self.value = {}             # id -> int (X/Z as 0)
         self.known = {}             # id -> mask of 0/1 bits (only without x_as_zero)
 
     def count(self, tokens, vars_by_id) -> None:
-        dumpoff = False
-        for token in tokens:
-            kind = token.kind
-            if kind is TokenKind.CHANGE_SCALAR or kind is TokenKind.CHANGE_VECTOR:
-                ident, value = token.data
-                if ident in vars_by_id and not dumpoff:
-                    self.change(ident, value)
-            elif kind is TokenKind.DUMPOFF:
-                dumpoff = True
-            elif kind is TokenKind.DUMPON:
-                dumpoff = False
-            # times, $dumpvars/$dumpall/$end, real and string changes: nothing to count
+        dumpoff, token = False, None
+        try:
+            for token in tokens:
+                kind = token.kind
+                if kind is TokenKind.CHANGE_SCALAR or kind is TokenKind.CHANGE_VECTOR:
+                    ident, value = token.data
+                    if ident in vars_by_id and not dumpoff:
+                        self.change(ident, value)
+                elif kind is TokenKind.DUMPOFF:
+                    dumpoff = True
+                elif kind is TokenKind.DUMPON:
+                    dumpoff = False
+                elif kind is TokenKind.COMMENT and token.data == _END_MARK:
+                    self.saw_end = True
+                # times, $dumpvars/$dumpall/$end, real and string changes: nothing to count
+        except ValueError as exc:
+            raise _bad_value(token, exc) from None
 
     def change(self, ident: str, value) -> None:
         """One value change: an int (pyvcd's all-0/1 vector) or a 4-state string."""
