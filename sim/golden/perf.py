@@ -31,10 +31,7 @@ exact in every case, stalls included, by walking the tiles and vectors.
 
 from hw.config import ArrayParams
 from hw.accelerator import SETUP_CYCLES
-
-
-def _ceil_div(a, b):
-    return -(-a // b)
+from sim.core.arith import ceil_div
 
 
 def _stream_start(array: ArrayParams, earliest: int, starts: list) -> int:
@@ -51,7 +48,7 @@ def _stream_start(array: ArrayParams, earliest: int, starts: list) -> int:
 def cycles(array: ArrayParams, M: int, K: int, N: int) -> dict:
     R, C = array.rows, array.cols
     latency = array.latency
-    KT, MT = _ceil_div(K, R), _ceil_div(M, C)
+    KT, MT = ceil_div(K, R), ceil_div(M, C)
     tiles = KT * MT
     issue = []                  # issue cycle of every vector, in order
     starts = []                 # start cycle of every weight stream

@@ -21,11 +21,9 @@ from .model import (Activity, DramTraffic, EnergyBreakdown, FPOps, Inventory, Sr
 from .netlist import Design, scan_verilog
 from .tables import EnergyTable, EnergyTableError, load_table, shipped_tables
 
-PAPER_ENERGY_RATIO = 2.73
-
 __all__ = [
     "Activity", "ClassMap", "CoverageFileError", "Design", "DramTraffic", "EnergyBreakdown",
-    "EnergyTable", "EnergyTableError", "FPOps", "Inventory", "PAPER_ENERGY_RATIO", "Rule",
+    "EnergyTable", "EnergyTableError", "FPOps", "Inventory", "Rule",
     "SignalToggles", "SramTraffic", "activity_from_toggles", "compute_energy",
     "load_table", "measure_fp_stream", "read_coverage", "read_toggles", "read_vcd",
     "scan_verilog", "shipped_tables", "summarize", "with_toggle_capture",

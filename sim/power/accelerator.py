@@ -19,18 +19,16 @@ documented schedule (hw/accelerator.py) and its performance counters:
   accumulator word per issue.
 """
 
+from sim.core.arith import ceil_div
+
 from .model import SramTraffic
-
-
-def _ceil_div(a, b):
-    return -(-a // b)
 
 
 def fp_ops(params, m: int, k: int, n: int, *, issues: int | None = None) -> dict:
     """``{"fp32_mul": ops, "fp32_add": ops}`` for one layer (``issues`` = the compute counter if known)."""
     R, C = params.rows, params.cols
     if issues is None:
-        issues = _ceil_div(k, R) * _ceil_div(m, C) * n
+        issues = ceil_div(k, R) * ceil_div(m, C) * n
     ops = issues * R * C
     return {"fp32_mul": ops, "fp32_add": ops}
 
@@ -39,7 +37,7 @@ def scratchpad_traffic(params, m: int, k: int, n: int, *, cycles: int, use_bias:
                        read_ports_always_enabled: bool = False) -> list[SramTraffic]:
     """Reads and writes of the four scratchpads over one layer of ``cycles`` clock cycles."""
     R, C = params.rows, params.cols
-    KT, MT = _ceil_div(k, R), _ceil_div(m, C)
+    KT, MT = ceil_div(k, R), ceil_div(m, C)
     tiles, issues = KT * MT, KT * MT * n
     row_c, row_r = 32 * C, 32 * R
 

@@ -35,9 +35,10 @@ from pathlib import Path
 import numpy as np
 
 from sim.core import runner
+from sim.core.constants import CLOCK_HZ
 from .activity import SignalToggles, read_coverage, read_vcd
 from .classify import ClassMap, ToggleSummary, flop_inventory, summarize
-from .model import DEFAULT_CLOCK_HZ, Activity, FPOps, Inventory
+from .model import Activity, FPOps, Inventory
 from .netlist import Design
 
 COVERAGE_ARGS = ("--coverage-toggle", "--coverage-underscore", "--coverage-max-width", "2048")
@@ -127,7 +128,7 @@ def design_inventory(design: Design, class_map: ClassMap = ClassMap(), copies: i
 
 
 def activity_from_toggles(signals, design: Design, *, fp_ops=(), sram=(), dram=None, cycles=None,
-                          clock_hz: float = DEFAULT_CLOCK_HZ,
+                          clock_hz: float = CLOCK_HZ,
                           class_map: ClassMap = ClassMap()) -> tuple[Activity, ToggleSummary]:
     """Build an :class:`Activity` from toggles, the design's netlist and the run's event counts.
 
@@ -168,7 +169,7 @@ def fp_stream_design(op: str, params) -> Design:
 
 
 def measure_fp_stream(op: str, a, b, *, simulator: str = "verilator", run_dir, params=None,
-                      capture: bool = True, chunk: int = 1 << 14, clock_hz: float = DEFAULT_CLOCK_HZ,
+                      capture: bool = True, chunk: int = 1 << 14, clock_hz: float = CLOCK_HZ,
                       wall_timeout_s: float = 900) -> StreamMeasurement:
     """Stream ``a`` op ``b`` through one FP32 unit (as :func:`sim.designs.fp.fp_units.run_vectors`), recording toggles.
 

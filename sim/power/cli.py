@@ -25,10 +25,12 @@ import json
 import sys
 from pathlib import Path
 
+from sim.core.constants import CLOCK_HZ
+
 from .activity import CoverageFileError, read_coverage, read_vcd
 from .classify import ClassMap
 from .capture import activity_from_toggles
-from .model import DEFAULT_CLOCK_HZ, Activity, DramTraffic, FPOps, SramTraffic, compute_energy
+from .model import Activity, DramTraffic, FPOps, SramTraffic, compute_energy
 from .netlist import Design
 from .report import COMPONENT_LABELS, _fmt_pj
 from .tables import EnergyTableError, load_table, shipped_tables
@@ -60,7 +62,7 @@ def load_counters(path) -> dict:
     out = {}
     if "cycles" in data:
         out["cycles"] = _num(path, "cycles", data["cycles"], integer=True)
-    out["clock_hz"] = _num(path, "clock_hz", data.get("clock_hz", DEFAULT_CLOCK_HZ))
+    out["clock_hz"] = _num(path, "clock_hz", data.get("clock_hz", CLOCK_HZ))
     if out["clock_hz"] == 0:
         raise CountersFileError(f"{path}: field 'clock_hz': must be > 0")
     fp = data.get("fp_ops", {})
@@ -146,7 +148,7 @@ def _parser():
 
 
 def _activity(args) -> Activity:
-    counters = load_counters(args.counters) if args.counters else {"clock_hz": DEFAULT_CLOCK_HZ, "fp_ops": [], "sram": []}
+    counters = load_counters(args.counters) if args.counters else {"clock_hz": CLOCK_HZ, "fp_ops": [], "sram": []}
     signals = []
     if args.coverage:
         signals = read_coverage(args.coverage)

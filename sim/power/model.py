@@ -27,9 +27,10 @@ energy per hardware component (``by_unit``) and the totals.
 
 from dataclasses import asdict, dataclass, field
 
+from sim.core.constants import CLOCK_HZ
+
 from .tables import EnergyTable
 
-DEFAULT_CLOCK_HZ = 200e6          # the paper's accelerator clock
 COMPONENT_ORDER = ("fp_mul", "fp_add", "register_toggles", "wire_toggles", "clock", "sram",
                    "dram_read_write", "dram_activate", "dram_background", "leakage")
 FIXED_COMPONENTS = ("clock", "dram_background", "leakage")     # proportional to time
@@ -85,7 +86,7 @@ class Inventory:
 class Activity:
     """Everything one run did, as the energy model needs it."""
     cycles: int
-    clock_hz: float = DEFAULT_CLOCK_HZ
+    clock_hz: float = CLOCK_HZ
     toggles: dict = field(default_factory=dict)    # component -> {"reg": n, "wire": n}
     uncharged: tuple = ("fp_units",)              # components whose toggles the FP figure covers
     fp_ops: list = field(default_factory=list)     # [FPOps]

@@ -17,9 +17,10 @@ beside the paper's 2.73x for every table.
 
 from pathlib import Path
 
+from sim.core.constants import PAPER_ENERGY_RATIO_P3
+
 from .model import COMPONENT_ORDER, FIXED_COMPONENTS, EnergyBreakdown
 
-PAPER_ENERGY_RATIO = 2.73
 PRIMARY_TABLE = "aladdin-40nm"       # the paper's toolchain
 COMPONENT_LABELS = {
     "fp_mul": "FP32 multiply", "fp_add": "FP32 add", "register_toggles": "register toggles",
@@ -72,7 +73,7 @@ def energy_section(layers, *, baseline=None, partitions=None, tables=None, clock
     if baseline is not None:
         base_entries = [_layer_entry(name, per_table) for name, per_table in baseline]
         section["baseline"] = {"layers": base_entries, "totals": _totals(base_entries)}
-        comparison = {"partitions": partitions, "paper_ratio": PAPER_ENERGY_RATIO, "tables": {}}
+        comparison = {"partitions": partitions, "paper_ratio": PAPER_ENERGY_RATIO_P3, "tables": {}}
         for table, total in section["totals"].items():
             base = section["baseline"]["totals"].get(table)
             if base is None:
@@ -136,7 +137,7 @@ def energy_markdown(section: dict) -> str:
     if cmp:
         p = cmp.get("partitions")
         lines += [f"Energy of the unpruned model on one accelerator over the pruned model"
-                  f"{f' on {p} partitions' if p else ''} (the paper: {PAPER_ENERGY_RATIO}x):", "",
+                  f"{f' on {p} partitions' if p else ''} (the paper: {PAPER_ENERGY_RATIO_P3}x):", "",
                   "| table | baseline | pruned | ratio | event-only ratio | time-proportional share, "
                   "baseline / pruned | paper |", "|---|---:|---:|---:|---:|---:|---:|"]
         fmt = lambda r: "n/a" if r is None else f"{r:.2f}x"
@@ -146,7 +147,7 @@ def energy_markdown(section: dict) -> str:
                                     for k in ("baseline", "pruned")) if share else "n/a"
             lines.append(f"| {t} | {_fmt_pj(c['baseline_energy_pj'])} | {_fmt_pj(c['energy_pj'])} "
                          f"| {fmt(c['energy_ratio'])} | {fmt(c.get('event_energy_ratio'))} | {share_text} "
-                         f"| {PAPER_ENERGY_RATIO}x |")
+                         f"| {PAPER_ENERGY_RATIO_P3}x |")
         lines += ["", "The event-only ratio leaves out clock, leakage and DRAM background, which are paid per "
                   "cycle whatever the hardware does; the share column is their part of each run's energy."]
         if section.get("shared"):
@@ -202,7 +203,7 @@ def plot_energy(section: dict, path, *, title: str | None = None) -> Path:
         ax.set_title(table)
         cmp = section.get("comparison", {}).get("tables", {}).get(table)
         if cmp and cmp["energy_ratio"] is not None:
-            ax.text(0.02, 0.97, f"baseline / pruned = {cmp['energy_ratio']:.2f}x\npaper: {PAPER_ENERGY_RATIO}x",
+            ax.text(0.02, 0.97, f"baseline / pruned = {cmp['energy_ratio']:.2f}x\npaper: {PAPER_ENERGY_RATIO_P3}x",
                     transform=ax.transAxes, va="top", fontsize=9,
                     bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.8})
     handles = {}

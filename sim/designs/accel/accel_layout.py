@@ -7,15 +7,13 @@ rows here are simply zero.
 
 import numpy as np
 
-
-def _ceil_div(a, b):
-    return -(-a // b)
+from sim.core.arith import ceil_div
 
 
 def weight_image(W: np.ndarray, rows: int, cols: int) -> np.ndarray:
     """W (M x K) -> (KT*MT*R, C) words; tile (kt, mt) row r = W[mt*C + c, kt*R + r]."""
     M, K = W.shape
-    KT, MT = _ceil_div(K, rows), _ceil_div(M, cols)
+    KT, MT = ceil_div(K, rows), ceil_div(M, cols)
     padded = np.zeros((MT * cols, KT * rows), np.uint32)
     padded[:M, :K] = np.asarray(W, np.float32).view(np.uint32)
     # (MT, C, KT, R) -> (KT, MT, R, C)
@@ -26,7 +24,7 @@ def weight_image(W: np.ndarray, rows: int, cols: int) -> np.ndarray:
 def input_image(X: np.ndarray, rows: int) -> np.ndarray:
     """X (K x N) -> (KT*N, R) words; word kt*N + n lane r = X[kt*R + r, n]."""
     K, N = X.shape
-    KT = _ceil_div(K, rows)
+    KT = ceil_div(K, rows)
     padded = np.zeros((KT * rows, N), np.uint32)
     padded[:K] = np.asarray(X, np.float32).view(np.uint32)
     return np.ascontiguousarray(padded.reshape(KT, rows, N).transpose(0, 2, 1).reshape(KT * N, rows))
@@ -35,7 +33,7 @@ def input_image(X: np.ndarray, rows: int) -> np.ndarray:
 def bias_image(bias: np.ndarray, cols: int) -> np.ndarray:
     """b (M,) -> (MT, C) words."""
     M = bias.shape[0]
-    MT = _ceil_div(M, cols)
+    MT = ceil_div(M, cols)
     padded = np.zeros(MT * cols, np.uint32)
     padded[:M] = np.asarray(bias, np.float32).view(np.uint32)
     return padded.reshape(MT, cols)
@@ -43,11 +41,11 @@ def bias_image(bias: np.ndarray, cols: int) -> np.ndarray:
 
 def output_from_image(words: np.ndarray, M: int, N: int, cols: int) -> np.ndarray:
     """(MT*N, C) result words -> Y (M x N) float32."""
-    MT = _ceil_div(M, cols)
+    MT = ceil_div(M, cols)
     y = np.asarray(words, np.uint32).reshape(MT, N, cols).transpose(0, 2, 1).reshape(MT * cols, N)
     return np.ascontiguousarray(y[:M]).view(np.float32)
 
 
 def words_needed(M: int, K: int, N: int, rows: int, cols: int) -> dict:
-    KT, MT = _ceil_div(K, rows), _ceil_div(M, cols)
+    KT, MT = ceil_div(K, rows), ceil_div(M, cols)
     return {"weight_words": KT * MT * rows, "input_words": KT * N, "acc_words": MT * N, "bias_words": MT}

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from sim.core import runner
+from sim.core.constants import DRAM_BYTES_PER_CYCLE
 
 TB_DIR = Path(__file__).resolve().parent / "tb"
 MODEL_SOURCE = TB_DIR / "axi_mem_model.sv"
@@ -30,7 +31,7 @@ class MemModelParams:
     """Parameters of ``axi_mem_model`` (names as in the Verilog, lower case)."""
 
     addr_w: int = 32
-    data_w: int = 512                # 64 B per beat: DDR3-1600 x64 peak at 200 MHz
+    data_w: int = DRAM_BYTES_PER_CYCLE * 8   # 512: DDR3-1600 x64 peak at 200 MHz, one beat a cycle
     id_w: int = 8
     mem_words: int = 1 << 16         # depth in data_w-bit words (4 MiB at 512 bit)
     read_latency: int = 20           # 100 ns at 200 MHz (an assumption, see the .sv)

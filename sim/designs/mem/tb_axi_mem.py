@@ -27,9 +27,9 @@ from cocotbext.axi import AxiBurstType, AxiBus, AxiMaster, AxiResp
 from cocotbext.axi.axi_channels import (AxiARSource, AxiARTransaction, AxiAWSource, AxiAWTransaction,
                                         AxiBSink, AxiRSink, AxiWSource, AxiWTransaction)
 
+from sim.core.constants import CLOCK_NS
 from sim.core.hexfile import read_words, write_words
 
-CLOCK_NS = 5  # 200 MHz, the paper's accelerator clock
 PAGE = 0x1000  # AXI bursts never cross 4 KiB
 
 

@@ -16,9 +16,9 @@ from cocotb.triggers import ClockCycles, RisingEdge, SimTimeoutError, Timer, wit
 from cocotb.utils import get_sim_time
 from cocotbext.axi import AxiLiteBus, AxiLiteMaster
 
-CLOCK_NS = 5                      # 200 MHz, the paper's accelerator clock
 from hw.csr import BLOCK_BYTES, COUNTER_BASE, CTRL_OFFSET, STATUS_OFFSET
 from hw.node import NODE_COUNTERS as COUNTERS
+from sim.core.constants import CLOCK_NS
 from .soc_tb import STATS
 
 
