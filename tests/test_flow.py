@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from sim import flow
 from sim.core.runner import BUILD_ROOT
 
 

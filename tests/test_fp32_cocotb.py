@@ -6,7 +6,6 @@ boundary set (all 14,400 pairs) -- one operation per cycle through the
 generated module on Verilator or Icarus, and requires zero mismatches.
 """
 
-import numpy as np
 import pytest
 
 from hw.fp32 import FPParams
