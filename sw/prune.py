@@ -18,7 +18,7 @@ keeps pruned weights pruned and targets an absolute density, so calling a method
 with a lower density is the "prune more" step of an iterative schedule.
 
 Model level: `prune_model` prunes every nn.Linear except the classifier (the last one),
-as the paper does; `iterative_prune` runs prune / retrain / prune more (seeds 003, 004).
+as the paper does; `iterative_prune` runs prune / retrain / prune more (Han et al.'s iterative pruning).
 """
 
 from __future__ import annotations
@@ -342,7 +342,7 @@ def density_schedule(final: float, steps: int) -> list[float]:
 
 def iterative_prune(model: nn.Module, method: str, *, density: float, steps: int,
                     retrain: Callable[[nn.Module], None], **kwargs) -> list[float]:
-    """Prune, retrain, prune more (seeds 003 and 004): `steps` rounds down to `density`.
+    """Prune, retrain, prune more (Han et al.'s iterative pruning): `steps` rounds down to `density`.
     Masks from earlier rounds are kept, so pruned weights never come back."""
     if method == "partition":
         raise PruningError("iterative schedules step the density; use a density method, not partition")
