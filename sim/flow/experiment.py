@@ -27,13 +27,16 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from sim.core.constants import CLOCK_HZ, DRAM_BYTES_PER_CYCLE, PAPER_ENERGY_RATIO_P3, PAPER_SPEEDUP_P3
 from sim.core.runner import BUILD_ROOT, SimulationError
+
+from . import records as rec
+from .records import LayerReport, PhaseRecord, Roofline
 
 PAPER = {"speedup_p3": PAPER_SPEEDUP_P3, "energy_ratio_p3": PAPER_ENERGY_RATIO_P3}
 
@@ -118,7 +121,7 @@ def host_bytes(prepared, index: int, Y_size: int, pruned: bool) -> dict:
     return moved
 
 
-def roofline(params, jobs: dict, dram: dict, cycles: int, host_cycles: int) -> dict:
+def roofline(params, jobs: dict, dram: dict, cycles: int, host_cycles: int) -> Roofline:
     """How close one layer's cycles come to its bounds.
 
     * bus: every beat the DRAM ports moved (reads and writes, bus-wide beats),
@@ -130,18 +133,12 @@ def roofline(params, jobs: dict, dram: dict, cycles: int, host_cycles: int) -> d
     R, C = params.array.rows, params.array.cols
     compute = max(-(-job.W.shape[1] // R) * -(-job.W.shape[0] // C) * job.X.shape[1] for job in jobs.values())
     bus = -(-(dram["read_beats"] + dram["write_beats"]) // params.mem_ports) + host_cycles
-    return {"bus_bound_cycles": int(bus), "compute_bound_cycles": int(compute), "cycles": int(cycles),
-            "bound": "bus" if bus >= compute else "compute", "roofline_fraction": max(bus, compute) / cycles}
+    return Roofline(bus_bound_cycles=int(bus), compute_bound_cycles=int(compute), cycles=int(cycles))
 
 
 def total_roofline(records) -> dict:
-    """The run's bound: layers run one after another, so it is the sum of each layer's."""
-    lines = [r["roofline"] for r in records]
-    bound = sum(max(l["bus_bound_cycles"], l["compute_bound_cycles"]) for l in lines)
-    cycles = sum(l["cycles"] for l in lines)
-    return {"bus_bound_cycles": sum(l["bus_bound_cycles"] for l in lines),
-            "compute_bound_cycles": sum(l["compute_bound_cycles"] for l in lines),
-            "bound_cycles": bound, "cycles": cycles, "roofline_fraction": bound / cycles}
+    """The run's bound (records with a ``roofline``): the sum of its layers'."""
+    return rec.total_roofline(r.roofline for r in records)
 
 
 PROGRESS_CYCLES = 10_000           # the testbench reports every this many simulated cycles
@@ -211,7 +208,7 @@ def run_chain(params, prepared, *, pruned: bool, simulator: str, run_dir: Path, 
 
 
 def run_layer(params, prepared, index: int, *, pruned: bool, simulator: str, run_dir: Path, mem,
-              wall_timeout_s: float, capture_toggles: bool, single_params, fp: str = "rtl") -> dict:
+              wall_timeout_s: float, capture_toggles: bool, single_params, fp: str = "rtl") -> PhaseRecord:
     """Simulate one layer's phase and return its record (see `run_chain`)."""
     from .energy import phase_energy
     from sim.golden.gemm import compare, linear
@@ -252,53 +249,50 @@ def run_layer(params, prepared, index: int, *, pruned: bool, simulator: str, run
                           dram, bus_bytes,
                           toggles=result.get("toggles"), mem_ports=soc.mem_ports)
     cycles = int(result["phase_cycles"]) + int(inter_layer) + int(host_cycles)
-    record = {
-        "name": layer.name, "shape": [int(W.shape[0]), int(W.shape[1])], "batch": int(X.shape[1]),
-        "partitioned": bool(pruned and layer.partitioned), "accelerators": len(jobs),
-        "cycles": cycles, "phase_cycles": int(result["phase_cycles"]),
-        "inter_layer_cycles": int(inter_layer), "host_op_cycles": int(host_cycles),
-        "per_accelerator": accs,
-        "dram": dram, "roofline": roofline(params, jobs, dram, cycles, inter_layer + host_cycles),
-        "bit_exact": all(v["bit_exact"] for v in verdicts),
-        "mismatches": sum(v["mismatches"] for v in verdicts),
-        "max_abs_err": max(v["max_abs_err"] for v in verdicts),
-        "golden_vs_torch": layer.torch_check["pruned" if pruned else "baseline"],
-        "nonzero_weights": int(np.count_nonzero(W)), "wall_seconds": round(time.perf_counter() - t0, 1),
-        "soc_accelerators": soc.accelerators, "sim_seconds": round(sim_seconds, 2),
-        "toggles": result["toggles"].by_component if "toggles" in result else None,
-        "_energy": energy,
-    }
-    log(f"{kind} layer {layer.name}: {cycles:,} cycles, bit-exact {record['bit_exact']} "
-        f"({record['wall_seconds']:.0f} s)")
+    record = PhaseRecord(
+        name=layer.name, shape=[int(W.shape[0]), int(W.shape[1])], batch=int(X.shape[1]),
+        partitioned=bool(pruned and layer.partitioned), accelerators=len(jobs),
+        cycles=cycles, phase_cycles=int(result["phase_cycles"]),
+        inter_layer_cycles=int(inter_layer), host_op_cycles=int(host_cycles),
+        per_accelerator=accs, dram=dram, roofline=roofline(params, jobs, dram, cycles, inter_layer + host_cycles),
+        bit_exact=all(v["bit_exact"] for v in verdicts),
+        mismatches=sum(v["mismatches"] for v in verdicts),
+        max_abs_err=max(v["max_abs_err"] for v in verdicts),
+        golden_vs_torch=layer.torch_check["pruned" if pruned else "baseline"],
+        nonzero_weights=int(np.count_nonzero(W)), wall_seconds=round(time.perf_counter() - t0, 1),
+        soc_accelerators=soc.accelerators, sim_seconds=round(sim_seconds, 2),
+        toggles=result["toggles"].by_component if "toggles" in result else None,
+        energy_inputs=energy)
+    log(f"{kind} layer {layer.name}: {cycles:,} cycles, bit-exact {record.bit_exact} "
+        f"({record.wall_seconds:.0f} s)")
     return record
 
 
-def breakdown(layer) -> dict:
+def breakdown(record: PhaseRecord) -> dict:
     """Where a layer's cycles went, from the slowest accelerator's counters."""
-    slow = max(layer["per_accelerator"].values(), key=lambda a: a["finish"])
-    array = slow["array_cycles"]
+    slow = record.slowest
     return {"compute": slow["compute"], "weight_wait_and_bus": slow["weight_wait"] + slow["stall"],
-            "drain": slow["drain"] + 3, "dma_in_out": max(0, slow["cycles"] - array),
-            "start_skew": max(0, layer["phase_cycles"] - slow["finish"]),
-            "inter_layer": layer["inter_layer_cycles"] + layer.get("host_op_cycles", 0)}
+            "drain": slow["drain"] + 3, "dma_in_out": max(0, slow["cycles"] - slow["array_cycles"]),
+            "start_skew": max(0, record.phase_cycles - slow["finish"]),
+            "inter_layer": record.inter_layer_cycles + record.host_op_cycles}
 
 
 ROOFLINE_GOAL = 0.9
 
 
-def roofline_gaps(layers) -> list:
+def roofline_gaps(layers: list[LayerReport]) -> list:
     """One line for each layer and run below ROOFLINE_GOAL of its bound: the cycles above
     the bound, and where the slowest accelerator spent them (its counters)."""
     gaps = []
     for layer in layers:
-        for kind, record in (("baseline", layer["baseline"]), ("pruned", layer)):
-            roof = layer["roofline"][kind]
-            if roof["roofline_fraction"] >= ROOFLINE_GOAL:
+        for kind, record in (("baseline", layer.baseline), ("pruned", layer.pruned)):
+            roof = record.roofline
+            if roof.roofline_fraction >= ROOFLINE_GOAL:
                 continue
             b = breakdown(record)
-            gaps.append(f"{kind} {layer['name']}: {roof['roofline_fraction']:.0%} of its {roof['bound']} bound, "
-                        f"{roof['cycles'] - max(roof['bus_bound_cycles'], roof['compute_bound_cycles']):,} cycles "
-                        f"above it; of its {roof['cycles']:,} cycles, {b['compute']:,} issuing vectors, "
+            gaps.append(f"{kind} {layer.name}: {roof.roofline_fraction:.0%} of its {roof.bound} bound, "
+                        f"{roof.cycles - roof.bound_cycles:,} cycles "
+                        f"above it; of its {roof.cycles:,} cycles, {b['compute']:,} issuing vectors, "
                         f"{b['weight_wait_and_bus']:,} waiting for weight tiles or the bus, {b['dma_in_out']:,} "
                         f"loading inputs and storing outputs, {b['drain']:,} draining the array, "
                         f"{b['inter_layer']:,} host data movement")
@@ -309,14 +303,14 @@ def simulation_speed(base, pruned, wall_seconds: float) -> dict:
     """Simulated cycles per wall-clock second of the simulator processes (start-up
     included), per chain and per SoC size; and the run's wall time."""
     def speed(records):
-        cycles = sum(r["phase_cycles"] for r in records)
-        seconds = sum(r["sim_seconds"] for r in records)
+        cycles = sum(r.phase_cycles for r in records)
+        seconds = sum(r.sim_seconds for r in records)
         return {"cycles": cycles, "sim_seconds": round(seconds, 2),
                 "cycles_per_second": round(cycles / seconds, 1) if seconds else None}
     phases = base + pruned
     return {"wall_seconds": round(wall_seconds, 1), "baseline": speed(base), "pruned": speed(pruned),
-            "by_soc": {f"{n} accelerator{'s' if n > 1 else ''}": speed([r for r in phases if r["soc_accelerators"] == n])
-                       for n in sorted({r["soc_accelerators"] for r in phases})}}
+            "by_soc": {f"{n} accelerator{'s' if n > 1 else ''}": speed([r for r in phases if r.soc_accelerators == n])
+                       for n in sorted({r.soc_accelerators for r in phases})}}
 
 
 def fused_and_host(layer) -> dict:
@@ -326,17 +320,17 @@ def fused_and_host(layer) -> dict:
             "host_ops": list(layer.host_ops), "host_ops_charged": bool(layer.after_accelerator)}
 
 
-def verdict(layers, match: dict) -> dict:
+def verdict(layers: list[LayerReport], match: dict) -> dict:
     """Whether the run may be trusted, and if not, every reason, in one line each."""
     reasons = []
-    for l in layers:
-        for kind, rec in (("baseline", l["baseline"]), ("pruned", l)):
-            if not rec["bit_exact"]:
-                reasons.append(f"{kind} layer {l['name']}: {rec['mismatches']} hardware outputs differ from "
+    for layer in layers:
+        for kind, record in (("baseline", layer.baseline), ("pruned", layer.pruned)):
+            if not record.bit_exact:
+                reasons.append(f"{kind} layer {layer.name}: {record.mismatches} hardware outputs differ from "
                                "the golden model")
-            if not rec["golden_vs_torch"]["within_bound"]:
-                reasons.append(f"{kind} layer {l['name']}: the golden model differs from torch's Linear by "
-                               f"{rec['golden_vs_torch']['max_diff_over_bound']:.3g}x the float32 bound")
+            if not record.golden_vs_torch["within_bound"]:
+                reasons.append(f"{kind} layer {layer.name}: the golden model differs from torch's Linear by "
+                               f"{record.golden_vs_torch['max_diff_over_bound']:.3g}x the float32 bound")
     for kind, ok in match.items():
         if not ok:
             reasons.append(f"{kind}: the hardware's predictions differ from torch's forward pass")
@@ -541,12 +535,12 @@ def run(args, accelerators=None, baseline=None) -> dict:
     prepared, params, toggles = s.prepared, s.params, s.toggles
     with ThreadPoolExecutor(max_workers=2) as pool:
         pruned_job = pool.submit(simulate, s, pruned=True)
-        base = [dict(b) for b in baseline] if baseline is not None else simulate(s, pruned=False)
+        base = [replace(b) for b in baseline] if baseline is not None else simulate(s, pruned=False)
         pruned = pruned_job.result()
     from sim.power.report import energy_section, totals_fields
     from .energy import tables as energy_tables
-    section = energy_section([(p["name"], p.pop("_energy")) for p in pruned],
-                             baseline=[(b["name"], b.pop("_energy")) for b in base],
+    section = energy_section([(p.name, p.energy_inputs) for p in pruned],
+                             baseline=[(b.name, b.energy_inputs) for b in base],
                              partitions=args.partitions, tables=energy_tables(), clock_hz=CLOCK_HZ)
     if toggles:
         flat = args.rows * args.cols <= MAX_FLAT_CAPTURE_PES or args.sim != "verilator"
@@ -562,30 +556,23 @@ def run(args, accelerators=None, baseline=None) -> dict:
                              "DRAM bytes/activations, clock, leakage); no toggle capture (POWER=toggles; "
                              "see sim/flow/energy.py)")
     for entry, p in zip(section["layers"], pruned):
-        p["energy_pj"] = entry["energy_pj"]
+        p.energy_pj = entry["energy_pj"]
     for entry, b in zip(section["baseline"]["layers"], base):
-        b["energy_pj"] = entry["energy_pj"]
-    layers = []
-    for b, p in zip(base, pruned):
-        entry = dict(p)
-        entry["baseline_cycles"] = b["cycles"]
-        entry["baseline"] = b
-        entry["breakdown"] = breakdown(p)
-        entry["roofline"] = {"baseline": b["roofline"], "pruned": p["roofline"]}
-        entry.update(fused_and_host(prepared.layers[len(layers)]))
-        layers.append(entry)
+        b.energy_pj = entry["energy_pj"]
+    layers = [LayerReport(pruned=p, baseline=b, breakdown=breakdown(p), placement=fused_and_host(layer))
+              for b, p, layer in zip(base, pruned, prepared.layers)]
     # Each layer ran on the hardware network's input, fixed before simulation; when every
     # layer's outputs equal the golden ones bit for bit, the golden forward pass (torch with
     # those outputs substituted) is the hardware's network, and its predictions are the
     # hardware's.  Otherwise the hardware has no trustworthy prediction at all.
-    exact = {"baseline": all(b["bit_exact"] for b in base), "pruned": all(p["bit_exact"] for p in pruned)}
+    exact = {"baseline": all(b.bit_exact for b in base), "pruned": all(p.bit_exact for p in pruned)}
     hw_pred = {"baseline": prepared.golden_pred_base if exact["baseline"] else None,
                "pruned": prepared.golden_pred_pruned if exact["pruned"] else None}
     torch_pred = {"baseline": prepared.torch_pred_base, "pruned": prepared.torch_pred_pruned}
     match = {k: bool(hw_pred[k] is not None and np.array_equal(hw_pred[k], torch_pred[k])) for k in hw_pred}
     pct = lambda pred: None if pred is None else float(100.0 * np.mean(pred == prepared.labels))
-    total_base = sum(b["cycles"] for b in base)
-    total = sum(p["cycles"] for p in pruned)
+    total_base = sum(b.cycles for b in base)
+    total = sum(p.cycles for p in pruned)
     report = {
         "verdict": verdict(layers, match),
         "partitions": args.partitions, "accelerators": params.accelerators,
@@ -600,15 +587,15 @@ def run(args, accelerators=None, baseline=None) -> dict:
         "torch_accuracy": {k: pct(v) for k, v in torch_pred.items()},
         "predictions_match_torch": match,
         "logits_max_abs_diff_vs_torch": prepared.logits_max_abs_diff,
-        "layers": layers,
+        "layers": [layer.as_dict() for layer in layers],
         "totals": {"baseline_cycles": total_base, "cycles": total, "speedup": total_base / total,
                    **totals_fields(section),
                    "paper_speedup_p3": PAPER["speedup_p3"], "paper_energy_ratio_p3": PAPER["energy_ratio_p3"],
                    "ideal_speedup": args.partitions ** 2,
                    "roofline": {"baseline": total_roofline(base), "pruned": total_roofline(pruned)}},
         "energy": section,
-        "correctness": {"bit_exact": all(l["bit_exact"] and l["baseline"]["bit_exact"] for l in layers),
-                        "max_abs_err": max(max(l["max_abs_err"], l["baseline"]["max_abs_err"]) for l in layers)},
+        "correctness": {"bit_exact": exact["baseline"] and exact["pruned"],
+                        "max_abs_err": max(r.max_abs_err for r in base + pruned)},
         "wall_seconds": round(time.perf_counter() - t_start, 1),
         "simulation": simulation_speed(base, pruned, time.perf_counter() - t_start),
         "roofline_gaps": roofline_gaps(layers),

@@ -8,8 +8,23 @@ needs DRAM row activations and the array's activity, which the cycle model
 does not produce): ``energy_ratio`` is None.
 """
 
+from dataclasses import dataclass
+
 from . import experiment as flow
+from .records import Roofline
 from sim.golden.soc_perf import Layer, simulate
+
+
+@dataclass(frozen=True)
+class PredictedPhase:
+    """One layer's phase from the cycle model: the fields of a PhaseRecord it can know."""
+
+    name: str
+    cycles: int
+    phase_cycles: int
+    inter_layer_cycles: int
+    host_op_cycles: int
+    roofline: Roofline
 
 
 def predict_chain(params, prepared, *, pruned: bool, mem, single_params=None) -> list:
@@ -25,9 +40,8 @@ def predict_chain(params, prepared, *, pruned: bool, mem, single_params=None) ->
         host_cycles = -(-moved["host_ops"] // bus_bytes)
         dram = {k: sum(port[k] for port in result["memory"]) for k in result["memory"][0]}
         cycles = result["phase_cycles"] + inter_layer + host_cycles
-        records.append({"name": layer.name, "cycles": cycles, "phase_cycles": result["phase_cycles"],
-                        "inter_layer_cycles": inter_layer, "host_op_cycles": host_cycles,
-                        "roofline": flow.roofline(params, jobs, dram, cycles, inter_layer + host_cycles)})
+        records.append(PredictedPhase(layer.name, cycles, result["phase_cycles"], inter_layer, host_cycles,
+                                      flow.roofline(params, jobs, dram, cycles, inter_layer + host_cycles)))
     return records
 
 
@@ -46,10 +60,10 @@ def baseline(args, accelerators) -> list:
 def point(args, accelerators, base: list) -> dict:
     prepared, params, base_params, mem = _setup(args, accelerators)
     pruned = predict_chain(params, prepared, pruned=True, mem=mem, single_params=base_params)
-    total_base, total = sum(b["cycles"] for b in base), sum(p["cycles"] for p in pruned)
+    total_base, total = sum(b.cycles for b in base), sum(p.cycles for p in pruned)
     return {"partitions": args.partitions, "mem_ports": args.mem_ports, "speedup": total_base / total,
             "energy_ratio": None, "cycles": total, "baseline_cycles": total_base, "bit_exact": None,
-            "verified": None, "inter_layer_cycles": sum(p["inter_layer_cycles"] for p in pruned),
+            "verified": None, "inter_layer_cycles": sum(p.inter_layer_cycles for p in pruned),
             "roofline": {"baseline": flow.total_roofline(base)["roofline_fraction"],
                          "pruned": flow.total_roofline(pruned)["roofline_fraction"]},
             "accuracy": prepared.accuracy.get("retrained", {}).get("top1"), "engine": "model"}

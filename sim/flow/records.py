@@ -1,0 +1,122 @@
+"""What a run measures, as typed records that serialise to report.json's keys.
+
+* :class:`Roofline`: one layer's cycles against its bus and compute bounds;
+* :class:`PhaseRecord`: one layer simulated on one SoC (baseline or pruned),
+  with the energy model's inputs kept beside it but not serialised;
+* :class:`LayerReport`: a layer's pruned and baseline records side by side.
+
+``as_dict()`` gives exactly the JSON the report has always had; the
+docs (docs/flow.md, "report.json") list the keys.
+"""
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Roofline:
+    """How close a layer's cycles come to its bounds (see ``experiment.roofline``)."""
+
+    bus_bound_cycles: int
+    compute_bound_cycles: int
+    cycles: int
+
+    @property
+    def bound_cycles(self) -> int:
+        return max(self.bus_bound_cycles, self.compute_bound_cycles)
+
+    @property
+    def bound(self) -> str:
+        return "bus" if self.bus_bound_cycles >= self.compute_bound_cycles else "compute"
+
+    @property
+    def roofline_fraction(self) -> float:
+        return self.bound_cycles / self.cycles
+
+    def as_dict(self) -> dict:
+        return {"bus_bound_cycles": self.bus_bound_cycles, "compute_bound_cycles": self.compute_bound_cycles,
+                "cycles": self.cycles, "bound": self.bound, "roofline_fraction": self.roofline_fraction}
+
+
+def total_roofline(rooflines) -> dict:
+    """A run's bound: its layers run one after another, so it is the sum of theirs."""
+    rooflines = list(rooflines)
+    bound = sum(r.bound_cycles for r in rooflines)
+    cycles = sum(r.cycles for r in rooflines)
+    return {"bus_bound_cycles": sum(r.bus_bound_cycles for r in rooflines),
+            "compute_bound_cycles": sum(r.compute_bound_cycles for r in rooflines),
+            "bound_cycles": bound, "cycles": cycles, "roofline_fraction": bound / cycles}
+
+
+@dataclass
+class PhaseRecord:
+    """One layer's phase on one SoC: cycles, counters, DRAM traffic and its check."""
+
+    name: str
+    shape: list
+    batch: int
+    partitioned: bool
+    accelerators: int
+    cycles: int
+    phase_cycles: int
+    inter_layer_cycles: int
+    host_op_cycles: int
+    per_accelerator: dict
+    dram: dict
+    roofline: Roofline
+    bit_exact: bool
+    mismatches: int
+    max_abs_err: float
+    golden_vs_torch: dict
+    nonzero_weights: int
+    wall_seconds: float
+    soc_accelerators: int
+    sim_seconds: float
+    toggles: dict | None
+    energy_pj: float | None = None
+    # the energy model's inputs for this phase, turned into energy_pj once the
+    # whole run (both chains) is known; not part of the report
+    energy_inputs: object = field(default=None, repr=False, compare=False)
+
+    @property
+    def slowest(self) -> dict:
+        """The counters of the accelerator that finished last."""
+        return max(self.per_accelerator.values(), key=lambda a: a["finish"])
+
+    def as_dict(self) -> dict:
+        record = {
+            "name": self.name, "shape": self.shape, "batch": self.batch, "partitioned": self.partitioned,
+            "accelerators": self.accelerators, "cycles": self.cycles, "phase_cycles": self.phase_cycles,
+            "inter_layer_cycles": self.inter_layer_cycles, "host_op_cycles": self.host_op_cycles,
+            "per_accelerator": self.per_accelerator, "dram": self.dram, "roofline": self.roofline.as_dict(),
+            "bit_exact": self.bit_exact, "mismatches": self.mismatches, "max_abs_err": self.max_abs_err,
+            "golden_vs_torch": self.golden_vs_torch, "nonzero_weights": self.nonzero_weights,
+            "wall_seconds": self.wall_seconds, "soc_accelerators": self.soc_accelerators,
+            "sim_seconds": self.sim_seconds, "toggles": self.toggles,
+        }
+        if self.energy_pj is not None:
+            record["energy_pj"] = self.energy_pj
+        return record
+
+
+@dataclass
+class LayerReport:
+    """One accelerated layer in the report: the pruned run's record, with the
+    baseline's, where the pruned run's cycles went, and what ran where."""
+
+    pruned: PhaseRecord
+    baseline: PhaseRecord
+    breakdown: dict
+    placement: dict             # fused ops, input source, host operations (experiment.fused_and_host)
+
+    @property
+    def name(self) -> str:
+        return self.pruned.name
+
+    def as_dict(self) -> dict:
+        entry = self.pruned.as_dict()
+        entry["baseline_cycles"] = self.baseline.cycles
+        entry["baseline"] = self.baseline.as_dict()
+        entry["breakdown"] = self.breakdown
+        entry["roofline"] = {"baseline": self.baseline.roofline.as_dict(), "pruned": self.pruned.roofline.as_dict()}
+        entry.update(self.placement)
+        return entry

@@ -1,0 +1,51 @@
+"""The flow's typed records serialise to report.json's keys, with the roofline derived once."""
+
+import json
+
+import pytest
+
+from sim.flow.records import LayerReport, PhaseRecord, Roofline, total_roofline
+
+PHASE_KEYS = {"name", "shape", "batch", "partitioned", "accelerators", "cycles", "phase_cycles",
+              "inter_layer_cycles", "host_op_cycles", "per_accelerator", "dram", "roofline", "bit_exact",
+              "mismatches", "max_abs_err", "golden_vs_torch", "nonzero_weights", "wall_seconds",
+              "soc_accelerators", "sim_seconds", "toggles"}
+
+
+def _record(name, cycles, bus, compute, **extra):
+    return PhaseRecord(name=name, shape=[64, 256], batch=16, partitioned=True, accelerators=2, cycles=cycles,
+                       phase_cycles=cycles - 10, inter_layer_cycles=10, host_op_cycles=0,
+                       per_accelerator={0: {"finish": 5}}, dram={"read_beats": 1}, roofline=Roofline(bus, compute, cycles),
+                       bit_exact=True, mismatches=0, max_abs_err=0.0, golden_vs_torch={"within_bound": True},
+                       nonzero_weights=100, wall_seconds=1.0, soc_accelerators=2, sim_seconds=0.5, toggles=None,
+                       energy_inputs=object(), **extra)
+
+
+def test_roofline_picks_the_larger_bound():
+    bus = Roofline(bus_bound_cycles=900, compute_bound_cycles=500, cycles=1000)
+    assert (bus.bound, bus.bound_cycles, bus.roofline_fraction) == ("bus", 900, 0.9)
+    compute = Roofline(bus_bound_cycles=100, compute_bound_cycles=400, cycles=800)
+    assert compute.as_dict() == {"bus_bound_cycles": 100, "compute_bound_cycles": 400, "cycles": 800,
+                                 "bound": "compute", "roofline_fraction": 0.5}
+    total = total_roofline([bus, compute])
+    assert total == {"bus_bound_cycles": 1000, "compute_bound_cycles": 900, "bound_cycles": 1300,
+                     "cycles": 1800, "roofline_fraction": pytest.approx(1300 / 1800)}
+
+
+def test_phase_record_serialises_without_the_energy_inputs():
+    record = _record("fc1", 1000, 900, 500)
+    data = record.as_dict()
+    assert set(data) == PHASE_KEYS                  # energy_pj only once the energy model has run
+    record.energy_pj = 12.5
+    data = record.as_dict()
+    assert set(data) == PHASE_KEYS | {"energy_pj"} and data["energy_pj"] == 12.5
+    json.dumps(data)                                # plain JSON: the energy model's inputs are not in it
+
+
+def test_layer_report_puts_the_baseline_beside_the_pruned_run():
+    pruned, baseline = _record("fc1", 1000, 900, 500), _record("fc1", 3000, 2000, 2900)
+    entry = LayerReport(pruned, baseline, breakdown={"compute": 1}, placement={"fused": ["relu"]}).as_dict()
+    assert entry["cycles"] == 1000 and entry["baseline_cycles"] == 3000
+    assert entry["baseline"] == baseline.as_dict()
+    assert entry["roofline"] == {"baseline": baseline.roofline.as_dict(), "pruned": pruned.roofline.as_dict()}
+    assert entry["breakdown"] == {"compute": 1} and entry["fused"] == ["relu"]
