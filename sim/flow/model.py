@@ -221,10 +221,7 @@ def _train_and_extract(model_spec, name, factory, fingerprint, partitions, batch
     except PruningError as exc:
         raise FlowError(str(exc)) from None
     cfg = train.TrainConfig(seed=seed)
-    build = None
-    if factory is not None:
-        def build():
-            return call_factory(factory, ds)
+    build = (lambda: call_factory(factory, ds)) if factory is not None else None
     try:
         from sw import models
         try:
