@@ -44,7 +44,7 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from .array import SystolicArray
+from .array import SystolicArray, lanes
 from .config import AcceleratorParams
 from .scratchpad import ADDR_BITS, Mem, RingSignature, ScratchpadReadSignature, ScratchpadWriteSignature
 
@@ -371,18 +371,14 @@ class _IssueEngine:
             v_last.eq(self.kt_last & ctl.relu), v_addr.eq(self.abase + self.n),
             v_rows.eq(Cat(*[self.k_left > r for r in range(R)])),
         ]
-        x_masked = Cat(*[Mux(v_rows[r], lane, 0) for r, lane in enumerate(_lanes(x_read.data))])
+        x_lanes = lanes(x_read.data)
+        x_masked = Cat(*[Mux(v_rows[r], x_lanes[r], 0) for r in range(R)])
         psum = Mux(v_kt_first, Mux(ctl.use_bias, b_read.data, 0), a_read.data)
         m.d.comb += [
             array.in_valid.eq(v_valid), array.in_first.eq(v_first),
             array.x.eq(x_masked), array.psum.eq(psum),
             array.tag_in.eq(Cat(v_addr, v_last)),
         ]
-
-
-def _lanes(word):
-    """The 32-bit floats of a scratchpad word, lane 0 first."""
-    return [word[i:i + 32] for i in range(0, len(word), 32)]
 
 
 def _write_back(m, array, amem, written):
@@ -392,7 +388,7 @@ def _write_back(m, array, amem, written):
     a_write = amem.write_port()
     m.d.comb += [
         a_write.addr.eq(out_addr), a_write.en.eq(array.out_valid),
-        a_write.data.eq(Mux(out_relu, Cat(*[_relu(lane) for lane in _lanes(array.y)]), array.y)),
+        a_write.data.eq(Mux(out_relu, Cat(*[_relu(lane) for lane in lanes(array.y)]), array.y)),
     ]
     with m.If(array.out_valid):
         m.d.sync += written.eq(written + 1)
