@@ -88,7 +88,7 @@ FP          ?= rtl
 sim: deps
 	$(PY) -m sim flow --partitions $(PARTITIONS) --rows $(ROWS) --cols $(COLS) --model $(MODEL) --data $(DATA) \
 	    --batch $(BATCH) --sim $(SIM) --mem-ports $(MEM_PORTS) --scale $(SCALE) --power $(POWER) \
-	    --fp $(FP) $(if $(JOBS),--jobs $(JOBS))
+	    --fp $(FP) --executor $(EXECUTOR) $(if $(JOBS),--jobs $(JOBS))
 
 sweep: deps
 	$(PY) -m sim sweep --rows $(ROWS) --cols $(COLS) --model $(MODEL) --data $(DATA) --batch $(BATCH) \

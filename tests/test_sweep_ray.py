@@ -1,4 +1,4 @@
-"""A sweep on a Ray cluster: a local two-worker cluster, found through RAY_ADDRESS.
+"""A sweep, and a single run's phases, on a Ray cluster: a local two-worker cluster, found through RAY_ADDRESS.
 
 The same tiny 4x4 sweep (SCALE=paper's code path at small widths, P <= 2, one
 DRAM port) runs on the cluster and on the local process pool; the points must
@@ -80,3 +80,26 @@ def test_sweep_on_a_ray_cluster_equals_the_local_pool(ray_cluster, tmp_path):
                                                                           b["energy_ratio"])
     one = on_ray["points"][0]          # P = 1: the baseline's shapes plus the host's gather/scatter
     assert one["cycles"] == one["baseline_cycles"] + one["inter_layer_cycles"]
+
+
+RUN = ["--scale", "paper", "--fc-dims", "24,16,16,8", "--partitions", "2", "--rows", "4", "--cols", "4",
+       "--batch", "2"]
+
+
+def test_a_single_runs_phases_on_ray_equal_the_local_ones(ray_cluster, tmp_path):
+    """make sim with RAY_ADDRESS set: every phase of both chains is a Ray task."""
+    reports = {}
+    for name, env, extra in (("ray", {**os.environ, "RAY_ADDRESS": ray_cluster, "RAY_USAGE_STATS_ENABLED": "0"}, ()),
+                             ("local", None, ("--executor", "local"))):
+        out = tmp_path / name
+        done = subprocess.run([sys.executable, "-m", "sim.flow", *RUN, "--out", str(out), *extra],
+                              capture_output=True, text=True, timeout=1200, env=env)
+        assert done.returncode == 0, done.stderr[-3000:]
+        reports[name] = json.loads((out / "report.json").read_text())
+    on_ray, local = reports["ray"], reports["local"]
+    assert on_ray["simulation"]["phase_executor"] == "ray" and local["simulation"]["phase_executor"] == "local"
+    assert on_ray["verdict"]["ok"] and on_ray["correctness"]["bit_exact"]
+    keys = ("cycles", "phase_cycles", "per_accelerator", "dram", "energy_pj")
+    for a, b in zip(on_ray["layers"], local["layers"]):
+        assert {k: a[k] for k in keys} == {k: b[k] for k in keys}
+        assert {k: a["baseline"][k] for k in keys} == {k: b["baseline"][k] for k in keys}

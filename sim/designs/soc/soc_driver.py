@@ -6,6 +6,7 @@ accelerators start together and share the bus, and returns their outputs
 (read back from the DRAM dump), counters and finishing times.
 """
 
+import dataclasses
 import json
 import os
 from dataclasses import dataclass
@@ -96,7 +97,7 @@ def soc_design(params: SoCParams):
 def run_phase(params: SoCParams, jobs: dict, *, mem: MemoryParams = MemoryParams(), simulator="verilator",
               run_dir: Path, wall_timeout_s: float = 3600, capture_toggles: bool = False,
               progress_every: int | None = None, faults: dict | None = None, allow_errors: bool = False,
-              fp: str = "rtl") -> dict:
+              fp: str = "rtl", build: dict | None = None) -> dict:
     """jobs: {accelerator index: LayerJob}.  Returns outputs, counters, cycles, memory stats,
     and with ``capture_toggles`` the SoC's toggles per component (a power.ToggleSummary)
     from Verilator's toggle coverage or an Icarus VCD of the flat build.  With
@@ -110,7 +111,9 @@ def run_phase(params: SoCParams, jobs: dict, *, mem: MemoryParams = MemoryParams
     one line, unless ``allow_errors``: then the results carry the DRAM image before
     (``dram_before``) and after (``dram_after``) the phase.
 
-    ``fp="behavioural"`` simulates the PEs with the C model (sim/designs/fp/fp_behavioural.py)."""
+    ``fp="behavioural"`` simulates the PEs with the C model (sim/designs/fp/fp_behavioural.py).
+    ``build`` overrides the simulator build's settings (``runner.SimBuild`` fields such as
+    ``fast`` or ``threads``; make bench compares them)."""
     run_dir = Path(run_dir).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
     R, C, W = params.array.rows, params.array.cols, params.bus_width
@@ -148,6 +151,8 @@ def run_phase(params: SoCParams, jobs: dict, *, mem: MemoryParams = MemoryParams
     results_path = run_dir / "results.json"
     results_path.unlink(missing_ok=True)
     spec = tb_build(params, mem, simulator)
+    if build:
+        spec = dataclasses.replace(spec, **build)
     if fp != "rtl":
         if capture_toggles:
             raise ValueError("toggle capture needs the RTL FP units (FP=rtl)")
