@@ -72,3 +72,11 @@ def test_sim_lint_bad_input(tmp_path, args, match):
     done = run_module("sim.core.lint", *args, tmp_path=tmp_path)
     assert_one_error_line(done, match)
     assert "lint " not in done.stdout, "nothing may be linted when an argument is bad"
+
+
+@pytest.mark.parametrize("threads", ["x", "0", "65"])
+def test_bad_threads_setting_is_one_line_before_anything_runs(tmp_path, monkeypatch, threads):
+    monkeypatch.setenv("THREADS", threads)
+    done = run_module("sim.flow", "--partitions", "2", "--rows", "4", "--cols", "4", tmp_path=tmp_path)
+    assert_one_error_line(done, "THREADS must be an integer from 1 to 64")
+    assert not (tmp_path / "build").exists()

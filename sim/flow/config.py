@@ -57,6 +57,11 @@ class FlowConfig:
         if self.fp == "behavioural" and (self.sim != "verilator" or self.power == "toggles"):
             raise FlowError("FP=behavioural needs SIM=verilator and POWER=events (its PEs have no gates to toggle)")
         _choice("--executor", self.executor, ("auto", "local", "ray"))
+        from sim.core.runner import default_threads
+        try:
+            default_threads()
+        except ValueError as exc:
+            raise FlowError(str(exc)) from None
         _choice("ENGINE", self.engine, ("rtl", "model"))
         for ports in (self.mem_ports, *(self.ports if self.sweep else ())):
             _choice("MEM_PORTS", ports, (1, 2, 4, 8))
