@@ -359,7 +359,7 @@ def _existing_sections() -> dict:
         return {}
     text = OUT.read_text()
     found = {}
-    for m in re.finditer(r"<!-- section:(\w+) -->\n(.*?)<!-- end:\1 -->", text, re.S):
+    for m in re.finditer(r"<!-- section:([\w-]+) -->\n(.*?)<!-- end:\1 -->", text, re.S):
         found[m.group(1)] = m.group(2).strip()
     return found
 
