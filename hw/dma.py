@@ -138,6 +138,13 @@ class DMA(wiring.Component):
         return m
 
 
+def _engine_ports(p: DMAParams) -> dict:
+    """What the DMA gives and takes of either engine: the command (latched on ``start``),
+    ``enable`` while it runs, and its completion, beats, bad responses and bytes moved."""
+    return {"start": In(1), "enable": In(1), "addr": In(p.addr_width), "beats": In(BEAT_COUNT_BITS),
+            "idle": Out(1), "beat": Out(1), "bad_response": Out(1), "bytes": Out(32)}
+
+
 class DMAReader(wiring.Component):
     """AR bursts and R beats: assembles whole words and writes them to a scratchpad.
 
@@ -151,12 +158,11 @@ class DMAReader(wiring.Component):
         p = params
         bus = p.bus.members
         super().__init__({
-            "start": In(1), "enable": In(1), "addr": In(p.addr_width), "beats": In(BEAT_COUNT_BITS),
+            **_engine_ports(p),
             "beats_per_word": In(range(p.max_beats_per_word + 1)), "mem": In(Mem), "ring_mode": In(1),
             "ar": bus["ar"], "r": bus["r"],          # the bus members, directions included
             "sp_wr": Out(ScratchpadWriteSignature(32 * max(p.rows, p.cols))),
             "ring": Out(RingSignature()),
-            "idle": Out(1), "beat": Out(1), "bad_response": Out(1), "bytes": Out(32),
         })
 
     def elaborate(self, platform):
@@ -259,10 +265,9 @@ class DMAWriter(wiring.Component):
         p = params
         bus = p.bus.members
         super().__init__({
-            "start": In(1), "enable": In(1), "addr": In(p.addr_width), "beats": In(BEAT_COUNT_BITS),
+            **_engine_ports(p),
             "aw": bus["aw"], "w": bus["w"], "b": bus["b"],
             "sp_rd": Out(ScratchpadReadSignature(32 * p.cols)),
-            "idle": Out(1), "beat": Out(1), "bad_response": Out(1), "bytes": Out(32),
         })
 
     def elaborate(self, platform):
