@@ -4,13 +4,16 @@
   request it; a grant is held while the port stalls (AXI payloads must not
   change under VALID) and the pointer moves past the winner after each
   handshake, so no master waits more than N-1 transfers.
-* With M > 1 ports (a power of two) addresses are interleaved by 4 KiB page:
-  page p lives on port p % M at local page p // M.  Bursts never cross a
-  4 KiB boundary, so a burst stays on one port.
+* With M > 1 ports addresses are interleaved by 4 KiB page: page p lives on
+  port p % M at local page p // M (M = 3 included: the division by a
+  constant is a few adders).  Bursts never cross a 4 KiB boundary, so a
+  burst stays on one port.
 * Ordering: a master may have outstanding reads (writes) to one port at a
   time; it waits for them to drain before it addresses another (the
   "single slave per ID" rule of common crossbars), so responses for one ID
-  always return in order.
+  always return in order.  An accelerator keeps bursts in flight on several
+  ports through several masters: its DMA has one read channel per port
+  (hw/dma.py), each reading only that port's pages.
 * IDs towards the ports carry the master index in their top bits; R and B
   are routed back by it.  W data follows the order in which the port
   granted AW, kept in a small FIFO per port.
@@ -26,6 +29,8 @@ from amaranth.lib.wiring import In, Out
 from .axi import AXI4Signature
 
 PAGE_BITS = 12
+PORT_COUNTS = (1, 2, 3, 4, 8)
+MAX_MASTERS = 32
 
 
 @dataclass(frozen=True)
@@ -39,10 +44,11 @@ class InterconnectParams:
     w_fifo_depth: int = 8
 
     def __post_init__(self):
-        if not 1 <= self.masters <= 16:
-            raise ValueError("masters must be from 1 to 16")
-        if self.ports not in (1, 2, 4, 8):
-            raise ValueError(f"memory ports must be 1, 2, 4 or 8, got {self.ports}")
+        if not 1 <= self.masters <= MAX_MASTERS:
+            raise ValueError(f"the interconnect takes 1 to {MAX_MASTERS} masters (accelerators x memory ports), "
+                             f"got {self.masters}")
+        if self.ports not in PORT_COUNTS:
+            raise ValueError(f"memory ports must be 1, 2, 3, 4 or 8, got {self.ports}")
 
     @property
     def index_bits(self) -> int:
@@ -93,14 +99,19 @@ class Interconnect(wiring.Component):
 
     def _port_of(self, addr):
         p = self.params
-        return addr[PAGE_BITS:PAGE_BITS + p.port_bits] if p.ports > 1 else Const(0, 1)
+        if p.ports == 1:
+            return Const(0, 1)
+        if p.ports & (p.ports - 1):
+            return addr[PAGE_BITS:] % p.ports
+        return addr[PAGE_BITS:PAGE_BITS + p.port_bits]
 
     def _local(self, addr):
-        """The address within its port: the port-select bits dropped (kept in place at the top as 0)."""
+        """The address within its port: page // M, the offset in the page kept."""
         p = self.params
         if p.ports == 1:
             return addr
-        return Cat(addr[:PAGE_BITS], addr[PAGE_BITS + p.port_bits:], Const(0, p.port_bits))
+        page = addr[PAGE_BITS:] // p.ports if p.ports & (p.ports - 1) else addr[PAGE_BITS + p.port_bits:]
+        return Cat(addr[:PAGE_BITS], page)[:p.addr_width]
 
     def _address_channel(self, m, ch, masters, ports, track, w_order):
         """Round-robin grant per port; the grant is held while the port stalls."""

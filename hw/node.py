@@ -57,7 +57,7 @@ class Node(wiring.Component):
             raise ValueError("a SoC node streams its weights: weight_ring_tiles must be > 0")
         self.accel_params, self.dma_params = accel, dma
         self._pe_factory = pe_factory
-        super().__init__({"ctrl": In(NodeControlSignature()), "m_axi": Out(dma.bus)})
+        super().__init__({"ctrl": In(NodeControlSignature()), "m_axi": Out(dma.bus).array(dma.channels)})
 
     def elaborate(self, platform):
         m = Module()
@@ -69,7 +69,8 @@ class Node(wiring.Component):
         wiring.connect(m, dma.ring, acc.ring)
         wiring.connect(m, seq.dma, dma.cmd)
         wiring.connect(m, seq.layer, acc.layer)
-        wiring.connect(m, dma.m_axi, wiring.flipped(self.m_axi))
+        for dma_port, port in zip(dma.m_axi, self.m_axi):
+            wiring.connect(m, dma_port, wiring.flipped(port))
         ctrl = self.ctrl
         m.d.comb += [seq.start.eq(ctrl.start), *[r.eq(c) for r, c in zip(seq.regs, ctrl.regs)],
                      ctrl.busy.eq(seq.busy), ctrl.done.eq(seq.done), ctrl.error.eq(seq.error),

@@ -120,6 +120,9 @@ class Sequencer(wiring.Component):
                | (use_bias & (words.b > ap.bias_words)))
         addrs = desc[Reg.W_ADDR] | desc[Reg.X_ADDR] | desc[Reg.Y_ADDR] | Mux(use_bias, desc[Reg.B_ADDR], 0)
         misaligned = (addrs % beat) != 0
+        if dp.channels > 1:      # each read channel reads whole words (hw/dma.py)
+            misaligned = misaligned | ((desc[Reg.W_ADDR] | desc[Reg.Y_ADDR] | Mux(use_bias, desc[Reg.B_ADDR], 0))
+                                       % bytes_c != 0) | (desc[Reg.X_ADDR] % bytes_r != 0)
         outside = (~inside(desc[Reg.W_ADDR], words.w * bytes_c) | ~inside(desc[Reg.X_ADDR], words.x * bytes_r)
                    | ~inside(desc[Reg.Y_ADDR], words.y * bytes_c)
                    | (use_bias & ~inside(desc[Reg.B_ADDR], words.b * bytes_c)))

@@ -1,5 +1,10 @@
 """The SoC: N accelerators (array + DMA + sequencer) sharing memory ports.
 
+Each accelerator's DMA has one read channel (AXI master) per memory port;
+pages interleave over the ports, so channel c of every accelerator reads
+port c, and one accelerator alone can draw on every port.  Writes go out on
+channel 0, through the interconnect to whichever port holds the page.
+
 Ports: AXI4 memory master(s) ``m_axi_*`` (one port) or ``m0_axi_*``,
 ``m1_axi_*``... (interleaved ports), the AXI4-Lite CSR slave ``s_axil_*``
 and one level interrupt ``irq[i]`` per accelerator (its ``done``).
@@ -38,8 +43,8 @@ class SoCParams:
             raise ValueError(f"accelerators must be from 1 to 16, got {self.accelerators}")
         if self.ring_tiles < 2:
             raise ValueError("ring_tiles must be >= 2 (double-buffered weights)")
-        self.dma  # validates the bus width
-        InterconnectParams(self.accelerators, self.mem_ports)
+        self.dma  # validates the bus width (and, with several ports, the words per page)
+        self.interconnect
 
     @property
     def accel(self) -> AcceleratorParams:
@@ -51,11 +56,12 @@ class SoCParams:
     def dma(self) -> DMAParams:
         return DMAParams(rows=self.array.rows, cols=self.array.cols, data_width=self.bus_width,
                          addr_width=self.addr_width, id_width=self.id_width, max_reads=self.max_reads,
-                         ring_words=self.ring_tiles * self.array.rows)
+                         ring_words=self.ring_tiles * self.array.rows, channels=self.mem_ports)
 
     @property
     def interconnect(self) -> InterconnectParams:
-        return InterconnectParams(masters=self.accelerators, ports=self.mem_ports, addr_width=self.addr_width,
+        return InterconnectParams(masters=self.accelerators * self.mem_ports, ports=self.mem_ports,
+                                  addr_width=self.addr_width,
                                   data_width=self.bus_width, id_width=self.id_width)
 
     def mem_prefixes(self):
@@ -95,7 +101,8 @@ class SoC(wiring.Component):
         for i in range(p.accelerators):
             node = Node(p.accel, p.dma, pe_factory=self._pe_factory)
             m.submodules[f"acc{i}"] = node
-            wiring.connect(m, node.m_axi, bus.s[i])
+            for c, port in enumerate(node.m_axi):      # read channel c reads the pages of port c
+                wiring.connect(m, port, bus.s[i * p.mem_ports + c])
             wiring.connect(m, csr.nodes[i], node.ctrl)
         m.d.comb += self.irq.eq(Cat(*[node_ctrl.done for node_ctrl in csr.nodes]))
         mem_ports = [self.m_axi] if p.mem_ports == 1 else list(self.m_axi)

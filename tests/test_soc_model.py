@@ -1,6 +1,6 @@
 """The whole-SoC cycle model (sim/golden/soc_perf.py) against the RTL's counters.
 
-Small phases on 4x4 and 8x8 SoCs: 1-3 accelerators, 1, 2 and 4 DRAM ports,
+Small phases on 4x4 and 8x8 SoCs: 1-3 accelerators, 1, 2, 3 and 4 DRAM ports,
 bus-bound (one vector, a long K) and compute-bound (many vectors) cases.
 The model must equal the node counters, the DRAM beat counts and the bench's
 phase cycles exactly.
@@ -24,6 +24,9 @@ CASES = {  # name: (array, accelerators, bus width, memory ports, [(M, K, N, bia
     "4x4-3acc-1port": (4, 3, 512, 1, [(12, 40, 3, True), (8, 40, 3, True), (16, 24, 3, False)]),
     "4x4-2acc-2ports": (4, 2, 512, 2, [(12, 40, 6, False), (8, 40, 6, True)]),
     "4x4-3acc-4ports": (4, 3, 512, 4, [(12, 40, 3, True), (8, 40, 3, True), (16, 24, 3, False)]),
+    "4x4-1acc-2ports-bus": (4, 1, 512, 2, [(16, 200, 1, True)]),
+    "4x4-2acc-3ports": (4, 2, 512, 3, [(12, 120, 2, True), (16, 64, 3, False)]),
+    "8x8-1acc-3ports": (8, 1, 256, 3, [(24, 200, 2, True)]),
     "8x8-1acc": (8, 1, 512, 1, [(24, 40, 10, True)]),
     "8x8-2acc": (8, 2, 512, 1, [(24, 40, 4, True), (16, 48, 4, False)]),
 }

@@ -111,46 +111,115 @@ class _Array:
         return 3 + self.last + self.a.latency + 3
 
 
+class _ReadEngine:
+    """hw/dma.py's ReadEngine: one read channel, the command's pages ``page % C == c``."""
+
+    def __init__(self, soc: SoCParams, channel: int):
+        d = soc.dma
+        self.c, self.C, self.beat = channel, d.channels, d.beat_bytes
+        self.max_reads, self.ring_words = d.max_reads, d.ring_words
+        self.ar_addr = self.r_addr = self.end = 0
+        self.outstanding, self.ar_hold, self.ar_held = 0, False, 0
+
+    def latch(self, addr, beats, k, ring):
+        page = addr // PAGE
+        ahead = (self.c - page % self.C) % self.C
+        first = addr if ahead == 0 else (page + ahead) * PAGE
+        self.base, self.end, self.k, self.ring = addr, addr + beats * self.beat, k, ring
+        self.ar_addr = self.r_addr = first
+        self.outstanding, self.ar_hold, self.beat_in_word = 0, False, 0
+        self.word = (first - addr) // (k * self.beat)
+        self.jump = (self.C - 1) * (PAGE // (k * self.beat)) if self.C > 1 else 0
+
+    def _advance(self, addr, nbytes):
+        nxt = addr + nbytes
+        return nxt + (self.C - 1) * PAGE if self.C > 1 and nxt % PAGE == 0 else nxt
+
+    @property
+    def idle(self):
+        return self.ar_addr >= self.end and self.r_addr >= self.end
+
+    @property
+    def r_done(self):
+        return self.r_addr >= self.end
+
+    @property
+    def last_beat(self):
+        return self.beat_in_word == self.k - 1
+
+    def ar_request(self, t, consumed):
+        """(address, beats) of this cycle's AR, or None."""
+        if self.ar_addr >= self.end or self.outstanding >= self.max_reads:
+            return None
+        if self.ar_hold:
+            beats = self.ar_held
+        else:
+            left = (self.end - self.ar_addr) // self.beat
+            beats = min(left, 256, (PAGE - self.ar_addr % PAGE) // self.beat)
+            if self.ring:
+                cap = (consumed(t) + self.ring_words) * self.k
+                beats = min(beats, max(cap - (self.ar_addr - self.base) // self.beat, 0))
+        return (self.ar_addr, beats) if beats else None
+
+    def step(self, ar, ar_fire, r_fire, r_last):
+        """The clock edge; returns whether a word completed."""
+        if ar is not None:
+            self.ar_hold, self.ar_held = (not ar_fire), ar[1]
+        else:
+            self.ar_hold = False
+        if ar_fire:
+            self.ar_addr = self._advance(self.ar_addr, ar[1] * self.beat)
+        self.outstanding += int(ar_fire) - int(r_fire and r_last)
+        if not r_fire:
+            return False
+        word = self.last_beat
+        if word:
+            page_end = (self.r_addr + self.beat) % PAGE == 0
+            self.word += 1 + (self.jump if page_end else 0)
+            self.beat_in_word = 0
+        else:
+            self.beat_in_word += 1
+        self.r_addr = self._advance(self.r_addr, self.beat)
+        return word
+
+
 class _Dma:
-    """hw/dma.py's registers; one command at a time."""
+    """hw/dma.py's registers; one command at a time, its reads over ``channels`` engines."""
 
     def __init__(self, soc: SoCParams, consumed):
         d = soc.dma
         self.beat = d.beat_bytes
         self.kc, self.kr = d.beats_per_word(soc.array.cols), d.beats_per_word(soc.array.rows)
-        self.max_reads, self.ring_words = d.max_reads, d.ring_words
         self.consumed = consumed          # f(t): the array's consumed ring words in cycle t
-        self.active = False
-        self.outstanding = 0
-        self.ar_hold, self.ar_held = False, 0
+        self.engines = [_ReadEngine(soc, c) for c in range(d.channels)]
+        self.active = self.ring = False
+        self.words = 0
 
     def latch(self, write, ring, addr, words, inputs):
         k = self.kc if write or not inputs else self.kr
         beats = words * k
-        self.active, self.writing, self.ring, self.k = words != 0, write, ring, k
-        self.ar_addr, self.ar_left = addr, 0 if write else beats
-        self.beats_issued, self.r_left, self.beat_in_word, self.arrived = 0, 0 if write else beats, 0, 0
+        self.active, self.writing, self.ring, self.k, self.words = words != 0, write, ring, k, words
+        for e in self.engines:
+            e.latch(addr, 0 if write else beats, k, ring)
         self.aw_addr = self.w_addr = addr
         self.aw_left = self.w_left = beats if write else 0
         self.aw_bursts = self.w_bursts = self.b_done = 0
         self.w_in_burst, self.w_burst_left, self.w_beat, self.w_ptr, self.w_have = False, 0, 0, 0, False
         self.rd_valid, self.rd_q = False, -1
 
+    @property
+    def arrived(self):
+        """Words arrived without a gap (ring.arrived)."""
+        return min([self.words] + [e.word for e in self.engines])
+
     def _burst(self, addr, left):
         return min(left, 256, (PAGE - addr % PAGE) // self.beat)
 
-    def ar_request(self, t):
-        """(valid, address, beats) of this cycle's AR."""
-        if not (self.active and not self.writing and self.ar_left and self.outstanding < self.max_reads):
-            return None
-        if self.ar_hold:
-            beats = self.ar_held
-        else:
-            beats = self._burst(self.ar_addr, self.ar_left)
-            if self.ring:
-                cap = (self.consumed(t) + self.ring_words) * self.k
-                beats = min(beats, max(cap - self.beats_issued, 0))
-        return (self.ar_addr, beats) if beats else None
+    def reading(self):
+        return self.active and not self.writing
+
+    def ar_request(self, t, c):
+        return self.engines[c].ar_request(t, self.consumed) if self.reading() else None
 
     def aw_request(self):
         if self.active and self.writing and self.aw_left:
@@ -164,32 +233,18 @@ class _Dma:
     def w_last(self):
         return self.w_burst_left == 1 if self.w_in_burst else self._burst(self.w_addr, self.w_left) == 1
 
-    def step(self, ar, ar_fire, r_fire, r_last, aw, aw_fire, w_fire, b_fire):
-        """The clock edge; returns the words that arrived (a read's word finished)."""
-        word_done = False
+    def step(self, ars, ar_fires, r_fires, r_lasts, aw, aw_fire, w_fire, b_fire):
+        """The clock edge (per engine: its AR, AR handshake, R handshake and RLAST); returns
+        whether a word completed."""
         if not self.active:
             return False
-        finished = ((not self.writing and self.ar_left == 0 and self.r_left == 0)
+        finished = ((not self.writing and all(e.idle for e in self.engines))
                     or (self.writing and self.w_left == 0 and self.aw_left == 0
                         and self.b_done == self.aw_bursts and not b_fire))
-        if ar is not None:
-            self.ar_hold, self.ar_held = (not ar_fire), ar[1]
-        else:
-            self.ar_hold = False
-        if ar_fire:
-            self.ar_addr += ar[1] * self.beat
-            self.ar_left -= ar[1]
-            self.beats_issued += ar[1]
-        self.outstanding += int(ar_fire) - int(r_fire and r_last)
-        if r_fire:
-            self.r_left -= 1
-            if self.beat_in_word == self.k - 1:
-                self.beat_in_word = 0
-                self.arrived += 1
-                word_done = True
-            else:
-                self.beat_in_word += 1
-        if self.active and self.writing:
+        word_done = False
+        for e, ar, ar_fire, r_fire, r_last in zip(self.engines, ars, ar_fires, r_fires, r_lasts):
+            word_done |= e.step(ar, ar_fire, r_fire, r_last)
+        if self.writing:
             self._w_step(aw, aw_fire, w_fire, b_fire)
         if finished:
             self.active = False
@@ -357,9 +412,10 @@ class _Node:
         return {"LOAD_X": (False, False, p.x_addr, w["x"], True), "LOAD_B": (False, False, p.b_addr, w["b"], False),
                 "RUN": (False, True, p.w_addr, w["w"], False), "STORE": (True, False, p.y_addr, w["y"], False)}
 
-    def tile_arrived(self, t):
-        """The DMA finished a ring word in cycle t: a whole tile makes the array's stream possible."""
-        if self.dma.arrived % self.R == 0:
+    def tiles_arrived(self, t):
+        """Ring words arrived in cycle t: each whole tile makes the array's stream possible."""
+        while len(self.array.starts) < self.array.tiles and \
+                self.dma.arrived >= (len(self.array.starts) + 1) * self.R:
             free = self.array.tile_arrived(t + 1 - (self.run0 + 4))
             self.freed.append(self.run0 + 4 + free)
             if len(self.array.starts) == self.array.tiles:
@@ -422,28 +478,30 @@ def simulate(soc: SoCParams, layers: dict, mem: MemoryParams = MemoryParams(), w
     nodes = {i: _Node(soc, layers[i], i * window, k * START_GAP) for k, i in enumerate(order)}
     P, M = soc.accelerators, soc.mem_ports
     ports = [_Port(mem) for _ in range(M)]
-    ar_arb = [_Arbiter(P) for _ in range(M)]
-    aw_arb = [_Arbiter(P) for _ in range(M)]
+    # interconnect masters: accelerator i's read channel c is master i * M + c (it reads port c
+    # only); its writes go out on master i * M
+    ar_arb = [_Arbiter(P * M) for _ in range(M)]
+    aw_arb = [_Arbiter(P * M) for _ in range(M)]
     w_order = [[] for _ in range(M)]
-    track = {d: {i: [0, 0] for i in nodes} for d in ("rd", "wr")}      # [outstanding, port]
+    track = {d: {i * M + c: [0, 0] for i in nodes for c in range(M)} for d in ("rd", "wr")}  # [outstanding, port]
     t = steps = 0
     while any(n.state != "END" for n in nodes.values()):
         active0 = {i: n.dma.active for i, n in nodes.items()}
-        ars = {i: n.dma.ar_request(t) for i, n in nodes.items()}
-        aws = {i: n.dma.aw_request() for i, n in nodes.items()}
+        ars = {i * M + c: n.dma.ar_request(t, c) for i, n in nodes.items() for c in range(M)}
+        aws = {i * M: n.dma.aw_request() for i, n in nodes.items()}
         ar_fire, aw_fire, ar_acc, aw_acc = {}, {}, [None] * M, [None] * M
         moved = False
         steps += 1
         for reqs, arb, fire, acc, kind in ((ars, ar_arb, ar_fire, ar_acc, "rd"), (aws, aw_arb, aw_fire, aw_acc, "wr")):
             for j in range(M):
                 want = set()
-                for i, r in reqs.items():
+                for mi, r in reqs.items():
                     if r is None or _ports_of(r[0], M) != j:
                         continue
-                    out, cur = track[kind][i]
+                    out, cur = track[kind][mi]
                     if (out == 0 or (cur == j and out < MAX_OUTSTANDING_IC)) and \
                             (kind == "rd" or len(w_order[j]) < W_FIFO_DEPTH):
-                        want.add(i)
+                        want.add(mi)
                 pick = arb[j].pick(want)
                 ready = ports[j].rd_out < ports[j].max if kind == "rd" else ports[j].wr_out < ports[j].max
                 ok = pick is not None and ready
@@ -454,41 +512,51 @@ def simulate(soc: SoCParams, layers: dict, mem: MemoryParams = MemoryParams(), w
                     if kind == "wr":
                         w_order[j].append(pick)
         r_fire, r_last, w_fire, b_fire = {}, {}, {}, {}
+        taken = set()          # accelerators whose scratchpad write port a lower channel took this cycle
         for j, port in enumerate(ports):
             r_want = port.r_want(t)
             rv = port.r_valid()
             rf = rl = wf = bf = False
             if rv is not None:
-                d = nodes[rv[0]].dma
-                if d.active and not d.writing and d.r_left and track["rd"][rv[0]][1] == j:
+                i, c = divmod(rv[0], M)
+                d = nodes[i].dma
+                e = d.engines[c]
+                if d.reading() and not e.r_done and track["rd"][rv[0]][1] == j and \
+                        not (e.last_beat and i in taken):
                     rf, rl = True, rv[1]
                     r_fire[rv[0]], r_last[rv[0]] = True, rv[1]
+                    if e.last_beat:
+                        taken.add(i)
             head = w_order[j][0] if w_order[j] else None
-            w_contend = head is not None and nodes[head].dma.w_valid() and bool(port.wq)
+            writer = nodes[head // M].dma if head is not None else None
+            w_contend = writer is not None and writer.w_valid() and bool(port.wq)
             if w_contend and port.r_gap == 0 and not (r_want and not port.prio_w):
                 wf = True
                 w_fire[head] = True
-                if nodes[head].dma.w_last():
+                if writer.w_last():
                     w_order[j].pop(0)
             bm = port.b_valid(t)
-            if bm is not None and nodes[bm].dma.active and nodes[bm].dma.writing:
+            if bm is not None and nodes[bm // M].dma.active and nodes[bm // M].dma.writing:
                 bf = True
                 b_fire[bm] = True
             moved |= port.step(t, r_want, w_contend, ar_acc[j], aw_acc[j], rf, rl, wf, bf)
-        for i, n in nodes.items():
-            for kind, fired, done in (("rd", ar_fire, r_fire.get(i) and r_last.get(i)), ("wr", aw_fire, b_fire.get(i))):
-                tr = track[kind][i]
-                if fired.get(i):
-                    tr[1] = _ports_of((ars if kind == "rd" else aws)[i][0], M)
-                tr[0] += int(bool(fired.get(i))) - int(bool(done))
+        for mi in track["rd"]:
+            for kind, fired, done, reqs in (("rd", ar_fire, r_fire.get(mi) and r_last.get(mi), ars),
+                                            ("wr", aw_fire, b_fire.get(mi), aws)):
+                tr = track[kind][mi]
+                if fired.get(mi):
+                    tr[1] = _ports_of(reqs[mi][0], M)
+                tr[0] += int(bool(fired.get(mi))) - int(bool(done))
         for i, n in nodes.items():
             d = n.dma
-            before = (d.active, d.ar_hold, d.w_state() if d.active and d.writing else None)
-            word = d.step(ars[i], ar_fire.get(i, False), r_fire.get(i, False), r_last.get(i, False),
-                          aws[i], aw_fire.get(i, False), w_fire.get(i, False), b_fire.get(i, False))
-            if word and d.ring:
-                n.tile_arrived(t)
-            moved |= before != (d.active, d.ar_hold, d.w_state() if d.active and d.writing else None)
+            masters = [i * M + c for c in range(M)]
+            before = (d.active, [e.ar_hold for e in d.engines], d.w_state() if d.active and d.writing else None)
+            d.step([ars[mi] for mi in masters], [ar_fire.get(mi, False) for mi in masters],
+                   [r_fire.get(mi, False) for mi in masters], [r_last.get(mi, False) for mi in masters],
+                   aws[i * M], aw_fire.get(i * M, False), w_fire.get(i * M, False), b_fire.get(i * M, False))
+            if d.ring and d.active:
+                n.tiles_arrived(t)
+            moved |= before != (d.active, [e.ar_hold for e in d.engines], d.w_state() if d.active and d.writing else None)
             moved |= n.step(t, active0[i])
         if moved:
             t += 1

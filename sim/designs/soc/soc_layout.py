@@ -55,6 +55,10 @@ class LayerPlacement:
 def layer_placement(M: int, K: int, N: int, has_bias: bool, rows, cols, bus_width, base: int) -> LayerPlacement:
     """Where an M x K layer on N inputs lies from ``base``: its sizes alone, no images built."""
     align = max(64, bus_width // 8)
+    for lanes in (rows, cols):          # whole words per page (several memory ports read by page)
+        size = word_bytes(lanes, bus_width)
+        if size & (size - 1) == 0:
+            align = max(align, size)
     words = words_needed(M, K, N, rows, cols)
     sizes = {"w": words["weight_words"] * word_bytes(cols, bus_width),
              "x": words["input_words"] * word_bytes(rows, bus_width),
