@@ -132,7 +132,7 @@ def make_parser():
     parser.add_argument("--bus-width", type=int, default=512, help="SoC: AXI data width in bits (default 512)")
     parser.add_argument("--mem-ports", type=int, default=1, help="SoC: interleaved memory ports (default 1)")
     parser.add_argument("--ring-tiles", type=int, default=SoCParams.ring_tiles,
-                        help=f"SoC: weight ring size in tiles (default {SoCParams.ring_tiles})")
+                        help="SoC: weight ring size in tiles (default 3 with one memory port, 6 with more)")
     defaults = AcceleratorParams()
     for name in ("weight_words", "input_words", "acc_words", "bias_words"):
         parser.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(defaults, name),

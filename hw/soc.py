@@ -24,13 +24,24 @@ from .interconnect import Interconnect, InterconnectParams
 from .node import Node
 
 
+# The weight ring's default size in tiles.  It must hold every word in flight: a
+# tile's words stay until its R rows have loaded (R x the adder latency cycles
+# after its stream starts), plus the DRAM latency of the fetches behind it.
+# With one port 3 tiles keep the port busy (the DMA fetches tile j+2 while j
+# streams in and j+1 waits).  With several ports one accelerator receives up
+# to a word a cycle, and on 32x32 the single-accelerator weight stream reaches
+# 64 % / 84 % / 93 % of the array's bound (tiles x max(N, R)) with 3 / 4 / 6
+# tiles (sim/golden/soc_perf.py, N = 1); 6 it is.
+RING_TILES = {False: 3, True: 6}
+
+
 @dataclass(frozen=True)
 class SoCParams:
     accelerators: int = 3
     array: ArrayParams = ArrayParams()
     bus_width: int = 512
     mem_ports: int = 1
-    ring_tiles: int = 3           # the DMA fetches tile j+2 while j streams in and j+1 waits
+    ring_tiles: int = 0           # 0: RING_TILES[1 port] = 3, else 6 (see below)
     input_words: int = 4096
     acc_words: int = 4096
     bias_words: int = 256
@@ -39,6 +50,8 @@ class SoCParams:
     max_reads: int = 4
 
     def __post_init__(self):
+        if self.ring_tiles == 0:
+            object.__setattr__(self, "ring_tiles", RING_TILES[self.mem_ports > 1])
         if not 1 <= self.accelerators <= 16:
             raise ValueError(f"accelerators must be from 1 to 16, got {self.accelerators}")
         if self.ring_tiles < 2:

@@ -201,6 +201,8 @@ SOC_MODEL_CASES = [  # (array, accelerators, memory ports, [(M, K, N, bias), ...
     (4, 3, 1, [(12, 40, 3, True), (8, 40, 3, True), (16, 24, 3, False)]),
     (4, 2, 2, [(12, 40, 6, False), (8, 40, 6, True)]),
     (4, 3, 4, [(12, 40, 3, True), (8, 40, 3, True), (16, 24, 3, False)]),
+    (4, 1, 2, [(16, 200, 1, True)]),
+    (4, 2, 3, [(12, 120, 2, True), (16, 64, 3, False)]),
     (8, 2, 1, [(24, 40, 4, True), (16, 48, 4, False)]),
 ]
 
@@ -243,6 +245,60 @@ def section_soc_model() -> str:
         *rows,
         "",
         f"Total: {total_rtl:,} RTL, {total_model:,} model ({total_model / total_rtl - 1:+.2%}).",
+    ])
+
+
+BANDWIDTH_LAYER = (128, 1024)      # M, K: 128 weight tiles of 4 KiB on 32x32
+BANDWIDTH_BATCHES = (1, 16)
+
+
+def section_port_bandwidth() -> str:
+    """One 32x32 accelerator streaming weights from 1..4 interleaved memory ports."""
+    import numpy as np
+    from hw.config import ArrayParams
+    from hw.soc import SoCParams
+    from sim.golden.gemm import compare, linear
+    from sim.golden.soc_perf import Layer, simulate
+    from sim.designs.soc.soc_driver import LayerJob, run_phase
+
+    M, K = BANDWIDTH_LAYER
+    rng = np.random.default_rng(7)
+    W = rng.standard_normal((M, K)).astype(np.float32)
+    rows = []
+    for N in BANDWIDTH_BATCHES:
+        job = LayerJob(W, rng.standard_normal((K, N)).astype(np.float32), None, False)
+        tiles = -(-K // 32) * -(-M // 32)
+        for ports in (1, 2, 3, 4):
+            params = SoCParams(accelerators=1, array=ArrayParams(32, 32), mem_ports=ports)
+            rtl = run_phase(params, {0: job}, run_dir=runner.BUILD_ROOT / "bench" / f"bandwidth-{ports}-{N}")
+            if compare(rtl["accelerators"]["0"]["Y"], linear(W, job.X))["mismatches"]:
+                raise RuntimeError(f"port-bandwidth: the {ports}-port run is not bit-exact")
+            counters = rtl["accelerators"]["0"]["counters"]
+            cycles = counters["cycles"]
+            model = simulate(params, {0: Layer(M, K, N, False)})["accelerators"][0]["cycles"]
+            delivered = counters["bytes_read"] / cycles
+            compute = tiles * max(N, 32)
+            bound = max(compute, -(-(counters["bytes_read"] + counters["bytes_written"]) // (64 * ports)))
+            rows.append(f"| {N} | {ports} | {params.ring_tiles} | {cycles:,} | {model:,} | {delivered:.1f} | "
+                        f"{64 * ports} | {delivered / (64 * ports):.0%} | {bound / cycles:.0%} |")
+    return "\n".join([
+        "## One accelerator on several memory ports",
+        "",
+        f"One 32x32 accelerator runs a {M}x{K} layer ({M * K * 4 // 1024} KiB of weights, no bias) from 1 to 4 "
+        "interleaved 512-bit DRAM ports (latency 20 cycles, one beat per cycle per port, 4 KiB pages). Its DMA "
+        "has one read channel per port, each reading that port's pages, so bursts are in flight on every port "
+        "at once. Delivered = bytes read / node cycles, against the ports' M x 64 B per cycle; roofline = the "
+        "larger of the bus bound and the compute bound (tiles x max(N, R)) over the cycles. The model column is "
+        "sim/golden/soc_perf.py for the same phase.",
+        "",
+        "| batch N | ports | ring tiles | node cycles, RTL | model | delivered, B/cycle | ports' B/cycle | "
+        "of the ports | roofline |",
+        "|---|---|---|---|---|---|---|---|---|",
+        *rows,
+        "",
+        "Past two ports the accelerator, not the memory, is the limit: its weight scratchpad takes one 32-float "
+        "word (128 B) a cycle, which is also the rate at which the array loads weight rows, so a 32x32 "
+        "accelerator can use at most 128 B per cycle, two ports' worth.",
     ])
 
 
@@ -349,6 +405,7 @@ SECTIONS = {
     "array": section_array,
     "congestion": section_congestion,
     "soc-model": section_soc_model,
+    "port-bandwidth": section_port_bandwidth,
     "sim-speed": section_sim_speed,
     "sw": section_sw,
     "sparse": section_sparse,

@@ -127,11 +127,14 @@ def roofline(params, jobs: dict, dram: dict, cycles: int, host_cycles: int) -> R
     * bus: every beat the DRAM ports moved (reads and writes, bus-wide beats),
       each port one beat a cycle, plus the host's data movement charged at the
       bus rate;
-    * compute: the busiest accelerator's weight tiles x the vectors each
-      streams, ceil(K/R) ceil(M/C) N (one vector enters the array a cycle);
+    * compute: the busiest accelerator's weight tiles x max(N, R),
+      ceil(K/R) ceil(M/C) max(N, R): one vector enters the array a cycle and
+      one weight row loads a cycle, a tile's rows loading while the tile
+      before it computes, so a tile holds the array at least max(N, R) cycles;
     * roofline_fraction = max(bounds) / cycles."""
     R, C = params.array.rows, params.array.cols
-    compute = max(-(-job.W.shape[1] // R) * -(-job.W.shape[0] // C) * job.X.shape[1] for job in jobs.values())
+    compute = max(-(-job.W.shape[1] // R) * -(-job.W.shape[0] // C) * max(job.X.shape[1], R)
+                  for job in jobs.values())
     bus = -(-(dram["read_beats"] + dram["write_beats"]) // params.mem_ports) + host_cycles
     return Roofline(bus_bound_cycles=int(bus), compute_bound_cycles=int(compute), cycles=int(cycles))
 
@@ -442,7 +445,7 @@ def markdown(r: dict) -> str:
     rb, rp = t["roofline"]["baseline"], t["roofline"]["pruned"]
     lines += ["", f"Roofline: the baseline runs at {rb['roofline_fraction']:.0%} of its bound "
               f"({rb['bound_cycles']:,} cycles: per layer the larger of the bus bound, DRAM beats / ports, and the "
-              f"compute bound, weight tiles x vectors), the pruned run at {rp['roofline_fraction']:.0%} "
+              f"compute bound, weight tiles x max(vectors, rows)), the pruned run at {rp['roofline_fraction']:.0%} "
               f"({rp['bound_cycles']:,} cycles)."]
     if r["roofline_gaps"]:
         lines += ["", f"Below {ROOFLINE_GOAL:.0%} of the bound, where the cycles went (slowest accelerator):", ""]

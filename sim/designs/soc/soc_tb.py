@@ -58,10 +58,10 @@ def _vec(width: int) -> str:
 
 
 def _checkers(params: SoCParams) -> list:
-    """One axi_checker per memory port; the limits are the interconnect's (each master
-    may have max_outstanding reads and writes in flight)."""
+    """One axi_checker per memory port; the limits are the interconnect's (each master, an
+    accelerator's read channel, may have max_outstanding reads and writes in flight)."""
     ic = params.interconnect
-    limit = params.accelerators * ic.max_outstanding
+    limit = ic.masters * ic.max_outstanding
     lines = []
     for j, prefix in enumerate(params.mem_prefixes()):
         conns = [".clk(clk)", ".rst(rst)"] + [f".{n}({prefix}_{n})" for n in AXI]
