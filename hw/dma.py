@@ -172,7 +172,7 @@ class DMAReader(wiring.Component):
     ``page % channels == c``; with pages interleaved over as many memory ports
     (hw/interconnect.py) each engine has a port to itself, so one accelerator
     keeps bursts in flight on every port.  Words complete out of order across
-    engines: they share the scratchpad's one write port (the lowest engine
+    engines: they share the scratchpad's one write port (the earliest word
     first; the others hold their last beat), and ``ring.arrived`` counts the
     words that arrived without a gap.
     """
@@ -209,15 +209,14 @@ class DMAReader(wiring.Component):
         m.d.comb += [self.idle.eq(_all(e.idle for e in engines)), self.beat.eq(Cat(*fires).any()),
                      self.bad_response.eq(Cat(*[e.bad_response for e in engines]).any()),
                      self.bytes.eq(nbytes), self.sp_wr.mem.eq(mem)]
-        # the scratchpad's write port: the lowest engine completing a word has it
-        taken = Const(0, 1)
-        for e in reversed(engines):
+        # the scratchpad's write port: of the engines offering a whole word, the one with the
+        # earliest word has it (the ring waits for words in order)
+        for e in engines:
             with m.If(e.word_done):
                 m.d.comb += [self.sp_wr.en.eq(1), self.sp_wr.addr.eq(e.word_addr),
                              self.sp_wr.data.eq(e.word_data[:len(self.sp_wr.data)])]
-        for e in engines:
-            m.d.comb += e.grant.eq(~taken)
-            taken = taken | e.word_done
+            earlier = [o.offer & (o.next_word < e.next_word) for o in engines if o is not e]
+            m.d.comb += e.grant.eq(~Cat(*earlier).any() if earlier else 1)
         # words arrived without a gap: every engine's next word, and the command's end
         arrived = Const(0, 32) | words
         for e in engines:
@@ -248,9 +247,9 @@ class ReadEngine(wiring.Component):
     """One read channel: the command's pages ``page % channels == channel``, in order.
 
     Words are numbered from the command's start; the engine assembles each
-    from its ``k`` beats and offers it on the beat that completes it
-    (``word_done``, taken only with ``grant``: otherwise the beat waits under
-    RREADY low).  ``next_word`` is the first of its words not yet delivered.
+    from its ``k`` beats and ``offer``s it on the beat that completes it
+    (``word_done`` once taken, only with ``grant``: otherwise the beat waits
+    under RREADY low).  ``next_word`` is the first of its words not yet delivered.
     In ring mode a burst never asks for beats beyond ``(consumed +
     ring_words) * k``; once offered it is held unchanged until ARREADY (AXI:
     the payload must not change under VALID, though the ring's room grows
@@ -265,7 +264,7 @@ class ReadEngine(wiring.Component):
             "beats_per_word": In(range(p.max_beats_per_word + 1)), "ring_mode": In(1), "consumed": In(32),
             "bus": Out(AXI4ReadSignature(p.bus)),
             "idle": Out(1), "fire": Out(1), "bad_response": Out(1),
-            "grant": In(1), "word_done": Out(1), "word_addr": Out(ADDR_BITS),
+            "offer": Out(1), "grant": In(1), "word_done": Out(1), "word_addr": Out(ADDR_BITS),
             "word_data": Out(p.max_beats_per_word * p.data_width), "next_word": Out(32),
         })
 
@@ -289,7 +288,8 @@ class ReadEngine(wiring.Component):
                      self.bad_response.eq(self.fire & (r.resp != Resp.OKAY))]
         self._address(m, base, end, k, ring, ar_addr)
         last_beat = self._assemble(m, k, ring, first, base, r_addr)
-        m.d.comb += r.ready.eq(self.enable & ~r_done & (~last_beat | self.grant))
+        m.d.comb += [self.offer.eq(r.valid & self.enable & ~r_done & last_beat),
+                     r.ready.eq(self.enable & ~r_done & (~last_beat | self.grant))]
         with m.If(self.fire):
             m.d.sync += r_addr.eq(self._advance(r_addr, p.beat_bytes))
         return m

@@ -13,6 +13,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from hw.interconnect import PORT_COUNTS
+
 MAX_ACCELERATORS = 16
 MAX_BATCH = 4096
 
@@ -64,9 +66,10 @@ class FlowConfig:
             raise FlowError(str(exc)) from None
         _choice("ENGINE", self.engine, ("rtl", "model"))
         for ports in (self.mem_ports, *(self.ports if self.sweep else ())):
-            _choice("MEM_PORTS", ports, (1, 2, 4, 8))
+            _choice("MEM_PORTS", ports, PORT_COUNTS)
         if self.sweep:
             _in_range("--max-partitions", self.max_partitions, 1, MAX_ACCELERATORS)
+        self._check_soc()
         if self.workers is not None:
             _in_range("--workers", self.workers, 1, 1024)
         if self.jobs is not None:
@@ -84,6 +87,18 @@ class FlowConfig:
         target = self.model.rsplit(":", 1)[0]
         if ":" in self.model and target.endswith(".py") and not Path(target).is_file():
             raise FlowError(f"model file not found: {target}")
+
+    def _check_soc(self):
+        """The largest SoC this run builds must be one the generator accepts (masters, word sizes)."""
+        from hw.config import ArrayParams
+        from hw.soc import SoCParams
+        accelerators = self.max_partitions if self.sweep else self.partitions
+        for ports in (self.mem_ports, *(self.ports if self.sweep else ())):
+            try:
+                SoCParams(accelerators=accelerators, array=ArrayParams(self.rows, self.cols), mem_ports=ports)
+            except ValueError as exc:
+                raise FlowError(f"{accelerators} accelerators, {self.rows}x{self.cols}, MEM_PORTS={ports}: {exc}") \
+                    from None
 
     @property
     def phase_jobs(self) -> int:

@@ -15,7 +15,10 @@ Python step per bus beat.  Rules, each from the block named:
   cycle after the DMA dropped ``busy``.  RUN starts the array and the weight
   command together; it ends the cycle after the array raised ``done``.  The
   ``cycles`` counter counts start -> DONE.
-* DMA (hw/dma.py): a command is latched at the edge, so its first AR or AW
+* DMA (hw/dma.py): one read engine per port, engine c reading the pages
+  ``page % M == c``; whole words take the scratchpad's write port earliest
+  word first (the others hold their beat); the ring counts words without a
+  gap.  A command is latched at the edge, so its first AR or AW
   goes out the next cycle; bursts are min(left, 256, beats to the 4 KiB
   page) beats, at most ``max_reads`` read bursts outstanding, writes
   unlimited; in ring mode (weights) a burst never asks beyond
@@ -461,6 +464,22 @@ class _Node:
         return times
 
 
+def _scratchpad_writers(nodes, ports, track, M) -> dict:
+    """Per accelerator, the read channel whose whole word takes the scratchpad's write port
+    this cycle: of those whose R beat completes a word, the one with the earliest word."""
+    offers = {}
+    for j, port in enumerate(ports):
+        rv = port.r_valid()
+        if rv is None:
+            continue
+        i, c = divmod(rv[0], M)
+        d = nodes[i].dma
+        e = d.engines[c]
+        if d.reading() and not e.r_done and track["rd"][rv[0]][1] == j and e.last_beat:
+            offers.setdefault(i, []).append((e.word, c))
+    return {i: min(o)[1] for i, o in offers.items()}
+
+
 def _ports_of(addr, ports):
     return (addr // PAGE) % ports
 
@@ -512,7 +531,7 @@ def simulate(soc: SoCParams, layers: dict, mem: MemoryParams = MemoryParams(), w
                     if kind == "wr":
                         w_order[j].append(pick)
         r_fire, r_last, w_fire, b_fire = {}, {}, {}, {}
-        taken = set()          # accelerators whose scratchpad write port a lower channel took this cycle
+        sp_writer = _scratchpad_writers(nodes, ports, track, M)
         for j, port in enumerate(ports):
             r_want = port.r_want(t)
             rv = port.r_valid()
@@ -522,11 +541,9 @@ def simulate(soc: SoCParams, layers: dict, mem: MemoryParams = MemoryParams(), w
                 d = nodes[i].dma
                 e = d.engines[c]
                 if d.reading() and not e.r_done and track["rd"][rv[0]][1] == j and \
-                        not (e.last_beat and i in taken):
+                        not (e.last_beat and sp_writer.get(i) != c):
                     rf, rl = True, rv[1]
                     r_fire[rv[0]], r_last[rv[0]] = True, rv[1]
-                    if e.last_beat:
-                        taken.add(i)
             head = w_order[j][0] if w_order[j] else None
             writer = nodes[head // M].dma if head is not None else None
             w_contend = writer is not None and writer.w_valid() and bool(port.wq)
