@@ -99,7 +99,11 @@ def test_soc_block(tmp_path):
 @pytest.mark.parametrize("args,message", [
     (["soc", "--rows", "2", "--cols", "2", "--bus-width", "100", "-o", "{tmp}"], "bus data width"),
     (["soc", "--rows", "2", "--cols", "2", "--accelerators", "0", "-o", "{tmp}"], "accelerators must be"),
-    (["soc", "--rows", "2", "--cols", "2", "--mem-ports", "3", "-o", "{tmp}"], "memory ports"),
+    (["soc", "--rows", "2", "--cols", "2", "--mem-ports", "5", "-o", "{tmp}"], "memory ports"),
+    (["soc", "--rows", "3", "--cols", "3", "--bus-width", "32", "--mem-ports", "2", "-o", "{tmp}"],
+     "power-of-two number of bus beats"),
+    (["soc", "--rows", "2", "--cols", "2", "--accelerators", "9", "--mem-ports", "4", "-o", "{tmp}"],
+     "1 to 32 masters"),
 ])
 def test_soc_bad_input(args, message, tmp_path):
     done = run_cli(*[a.replace("{tmp}", str(tmp_path)) for a in args])
