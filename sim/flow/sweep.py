@@ -184,7 +184,7 @@ def write_sweep_report(out: Path, report: dict):
               f"{r['speedup']:.2f}x | {r['partitions'] ** 2} | {roof(r)} | {energy(r)} | "
               f"{pct(r['accuracy'])} | {exact(r)} |" for r in points]
     lines += ["", "Roofline: cycles at the run's bound (per layer the larger of DRAM beats / ports and weight tiles "
-              "x vectors) over the cycles measured; the figure labels each pruned point with it."]
+              "x max(vectors, rows)) over the cycles measured; the figure labels each pruned point with it."]
     lines += ["", "![speedup and energy vs P](speedup_energy_vs_p.png)", ""]
     (out / "report.md").write_text("\n".join(lines))
 
