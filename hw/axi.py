@@ -113,3 +113,17 @@ def flat_port_name(path: tuple) -> str:
     if len(parts) >= 3 and parts[-2] in ("aw", "w", "b", "ar", "r"):
         return "_".join(parts[:-2] + [parts[-2] + parts[-1]])
     return "_".join(parts)
+
+
+class AXI4ReadSignature(wiring.Signature):
+    """The read half of an AXI4 master, AR and R: a DMA read channel."""
+
+    def __init__(self, bus: AXI4Signature):
+        self.bus = bus
+        super().__init__({"ar": bus.members["ar"], "r": bus.members["r"]})
+
+    def __eq__(self, other):
+        return type(self) is type(other) and self.bus == other.bus
+
+    def __hash__(self):
+        return hash((type(self), self.bus))

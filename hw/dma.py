@@ -25,7 +25,7 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .axi import AXI4Signature, Burst, Resp
+from .axi import AXI4ReadSignature, AXI4Signature, Burst, Resp
 from .scratchpad import (ADDR_BITS, Mem, RingSignature, ScratchpadReadSignature,
                          ScratchpadWriteSignature)
 
@@ -206,7 +206,7 @@ class DMAReader(wiring.Component):
             m.d.sync += [mem.eq(self.mem), words.eq(self.words)]
         fires = [e.fire for e in engines]
         m.d.sync += nbytes.eq(nbytes + sum(fires) * p.beat_bytes)
-        m.d.comb += [self.idle.eq(_all(e.idle for e in engines)), self.beat.eq(Cat(*fires).any()),
+        m.d.comb += [self.idle.eq(Cat(*[e.idle for e in engines]).all()), self.beat.eq(Cat(*fires).any()),
                      self.bad_response.eq(Cat(*[e.bad_response for e in engines]).any()),
                      self.bytes.eq(nbytes), self.sp_wr.mem.eq(mem)]
         # the scratchpad's write port: of the engines offering a whole word, the one with the
@@ -223,24 +223,6 @@ class DMAReader(wiring.Component):
             arrived = Mux(e.next_word < arrived, e.next_word, arrived)
         m.d.comb += self.ring.arrived.eq(arrived)
         return m
-
-
-def _all(bits):
-    return Cat(*bits).all()
-
-
-class AXI4ReadSignature(wiring.Signature):
-    """The read half of an AXI4 master: AR and R."""
-
-    def __init__(self, bus: AXI4Signature):
-        self.bus = bus
-        super().__init__({"ar": bus.members["ar"], "r": bus.members["r"]})
-
-    def __eq__(self, other):
-        return type(self) is type(other) and self.bus == other.bus
-
-    def __hash__(self):
-        return hash((type(self), self.bus))
 
 
 class ReadEngine(wiring.Component):
@@ -287,7 +269,7 @@ class ReadEngine(wiring.Component):
         m.d.comb += [self.idle.eq((ar_addr >= end) & r_done), self.fire.eq(r.valid & r.ready),
                      self.bad_response.eq(self.fire & (r.resp != Resp.OKAY))]
         self._address(m, base, end, k, ring, ar_addr)
-        last_beat = self._assemble(m, k, ring, first, base, r_addr)
+        last_beat = self._assemble(m, k, ring, first, r_addr)
         m.d.comb += [self.offer.eq(r.valid & self.enable & ~r_done & last_beat),
                      r.ready.eq(self.enable & ~r_done & (~last_beat | self.grant))]
         with m.If(self.fire):
@@ -352,7 +334,7 @@ class ReadEngine(wiring.Component):
         with m.Elif(~ar_fire & burst_done):
             m.d.sync += outstanding.eq(outstanding - 1)
 
-    def _assemble(self, m, k, ring, first, base, r_addr):
+    def _assemble(self, m, k, ring, first, r_addr):
         """Stash beats 0..k-2 of a word; offer the whole word with its last beat.  Returns
         whether the beat on R is a word's last."""
         p = self.params

@@ -568,10 +568,10 @@ def simulate(soc: SoCParams, layers: dict, mem: MemoryParams = MemoryParams(), w
             d = n.dma
             masters = [i * M + c for c in range(M)]
             before = (d.active, [e.ar_hold for e in d.engines], d.w_state() if d.active and d.writing else None)
-            d.step([ars[mi] for mi in masters], [ar_fire.get(mi, False) for mi in masters],
-                   [r_fire.get(mi, False) for mi in masters], [r_last.get(mi, False) for mi in masters],
-                   aws[i * M], aw_fire.get(i * M, False), w_fire.get(i * M, False), b_fire.get(i * M, False))
-            if d.ring and d.active:
+            word = d.step([ars[mi] for mi in masters], [ar_fire.get(mi, False) for mi in masters],
+                          [r_fire.get(mi, False) for mi in masters], [r_last.get(mi, False) for mi in masters],
+                          aws[i * M], aw_fire.get(i * M, False), w_fire.get(i * M, False), b_fire.get(i * M, False))
+            if word and d.ring:
                 n.tiles_arrived(t)
             moved |= before != (d.active, [e.ar_hold for e in d.engines], d.w_state() if d.active and d.writing else None)
             moved |= n.step(t, active0[i])
