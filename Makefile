@@ -92,7 +92,7 @@ sim: deps
 
 sweep: deps
 	$(PY) -m sim sweep --rows $(ROWS) --cols $(COLS) --model $(MODEL) --data $(DATA) --batch $(BATCH) \
-	    --sim $(SIM) --scale $(SCALE) --executor $(EXECUTOR) --engine $(ENGINE)
+	    --sim $(SIM) --scale $(SCALE) --executor $(EXECUTOR) --engine $(ENGINE) --fp $(FP)
 
 VERILOG_OUT ?= build/verilog-out/$(ROWS)x$(COLS)
 
