@@ -105,9 +105,9 @@ class Accelerator(wiring.Component):
     power model expects them.
     """
 
-    def __init__(self, params: AcceleratorParams = AcceleratorParams(), *, pe_factory=None):
+    def __init__(self, params: AcceleratorParams = AcceleratorParams(), *, row_factory=None):
         self.params = params
-        self._pe_factory = pe_factory
+        self._row_factory = row_factory
         R, C = params.rows, params.cols
         super().__init__({
             "layer": In(LayerSignature()),
@@ -125,7 +125,7 @@ class Accelerator(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         p = self.params
-        m.submodules.array = array = SystolicArray(p.array, tag_width=ADDR_BITS + 1, pe_factory=self._pe_factory)
+        m.submodules.array = array = SystolicArray(p.array, tag_width=ADDR_BITS + 1, row_factory=self._row_factory)
         mems = _Scratchpads(m, p, self.wr, self.rd)
         counters = [value for _, _, value in self.cycles.signature.flatten(self.cycles)]
         ctl = _Control(p)

@@ -6,7 +6,7 @@ from amaranth.lib.wiring import In, Out
 
 from .config import ArrayParams
 from .delay import delay
-from .pe import PE
+from .pe_row import PERow
 
 
 def lanes(word) -> data.View:
@@ -38,10 +38,10 @@ class SystolicArray(wiring.Component):
     its last PE -- rows are written one by one behind the wave.
     """
 
-    def __init__(self, params: ArrayParams = ArrayParams(), *, tag_width: int = 1, pe_factory=None):
+    def __init__(self, params: ArrayParams = ArrayParams(), *, tag_width: int = 1, row_factory=None):
         self.params = params
         self.tag_width = tag_width
-        self._pe_factory = pe_factory or (lambda: PE(params))
+        self._row_factory = row_factory or (lambda: PERow(params))
         R, C = params.rows, params.cols
         # the vectors are plain bit vectors at the ports (a layout-shaped port would make
         # Amaranth emit one alias wire per lane, which the toggle capture would count
@@ -58,29 +58,21 @@ class SystolicArray(wiring.Component):
         p = self.params
         R, C, La, Lm = p.rows, p.cols, p.add_latency, p.mul_latency
 
-        x, psum, w_row = lanes(self.x), lanes(self.psum), lanes(self.w_row)
-        pes = [[None] * C for _ in range(R)]
+        x, psum = lanes(self.x), lanes(self.psum)
+        rows = []
         for r in range(R):
-            for c in range(C):
-                pes[r][c] = pe = self._pe_factory()
-                m.submodules[f"pe_r{r}_c{c}"] = pe
-                m.d.comb += [pe.w_we.eq(self.w_we[r]), pe.w_in.eq(w_row[c])]
-
-        for r in range(R):
-            valid = delay(m, self.in_valid, r * La, f"xv_r{r}")
-            first = delay(m, self.in_first, r * La, f"xf_r{r}")
-            act = delay(m, x[r], r * La, f"x_r{r}")
-            for c in range(C):
-                pe = pes[r][c]
-                m.d.comb += [pe.a_in.eq(act), pe.a_valid_in.eq(valid), pe.a_first_in.eq(first)]
-                act, valid, first = pe.a_out, pe.a_valid_out, pe.a_first_out
-
-        outputs = []
-        for c in range(C):
-            m.d.comb += pes[0][c].psum_in.eq(delay(m, psum[c], c + Lm, f"ps_c{c}"))
-            for r in range(1, R):
-                m.d.comb += pes[r][c].psum_in.eq(pes[r - 1][c].psum_out)
-            outputs.append(delay(m, pes[R - 1][c].psum_out, C - 1 - c, f"y_c{c}"))
+            m.submodules[f"row{r}"] = row = self._row_factory()
+            rows.append(row)
+            m.d.comb += [
+                row.a_in.eq(delay(m, x[r], r * La, f"x_r{r}")),
+                row.a_valid_in.eq(delay(m, self.in_valid, r * La, f"xv_r{r}")),
+                row.a_first_in.eq(delay(m, self.in_first, r * La, f"xf_r{r}")),
+                row.w_we.eq(self.w_we[r]), row.w_in.eq(self.w_row),
+                row.psum_in.eq(Cat(*(delay(m, psum[c], c + Lm, f"ps_c{c}") for c in range(C)))
+                               if r == 0 else rows[r - 1].psum_out),
+            ]
+        bottom = lanes(rows[-1].psum_out)
+        outputs = [delay(m, bottom[c], C - 1 - c, f"y_c{c}") for c in range(C)]
 
         m.d.comb += [
             self.y.eq(Cat(*outputs)),

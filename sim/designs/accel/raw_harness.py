@@ -40,7 +40,7 @@ def build_raw(params: AcceleratorParams) -> Path:
 def _verilate(params, source, tb, directory, binary):
     directory.mkdir(parents=True, exist_ok=True)
     control = directory / "hier.vlt"
-    control.write_text(f'`verilator_config\nhier_block -module "{MODULE}_pe"\n')
+    control.write_text(f'`verilator_config\nhier_block -module "{MODULE}_pe_row"\n')
     cmd = ["verilator", "--cc", "--exe", "--build", "--hierarchical", "-j", "2", "-Wno-fatal",
            "--top-module", "accel_tb", "-Mdir", str(directory), "-o", "accel_raw",
            "-MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include",

@@ -26,13 +26,21 @@ def soc_source(params: SoCParams, fp: str = "rtl") -> Path:
     return runner.generate_verilog(None, MODULE, key, text_factory=text)
 
 
+# Arrays above this many PEs build with Verilator's -O3 and C++ -O2 (runner.SimBuild.fast):
+# on the 32x32 SoCs they simulate about 1.2x faster (BENCHMARKS.md, Simulation speed), which
+# pays for the longer build; the small arrays of the tests keep the faster-building defaults.
+FAST_BUILD_PES = 64
+
+
 def soc_build(params: SoCParams, simulator: str, *, toplevel: str = MODULE, extra_sources=(),
               parameters=(), build_args=(), waves: bool = False) -> runner.SimBuild:
+    """The SoC's simulator build; Verilator builds the PE row once, as a hierarchical block."""
     return runner.SimBuild(
         toplevel=toplevel,
         sources=(str(soc_source(params)), *map(str, extra_sources)),
         simulator=simulator, parameters=tuple(parameters), build_args=tuple(build_args), waves=waves,
-        hier_blocks=(f"{MODULE}_pe",) if simulator == "verilator" else (),
+        hier_blocks=(f"{MODULE}_pe_row",) if simulator == "verilator" else (),
+        fast=params.array.rows * params.array.cols > FAST_BUILD_PES,
     )
 
 

@@ -80,9 +80,16 @@ MAX_FLAT_CAPTURE_PES = 64
 
 
 def capture_spec(spec, params: SoCParams):
-    """``spec`` instrumented for toggle capture: flat for small arrays, else PE blocks kept."""
+    """``spec`` instrumented for toggle capture: flat for small arrays, else PE blocks kept.
+
+    The capture keeps the PE, not the PE row that fast builds use, as the block:
+    inside a row the nets between PEs are the PEs' activation registers, which
+    the capture counts only where they are visible (power.classify, opaque)."""
     from sim.power.capture import with_toggle_capture
+    from .soc import MODULE
     keep = params.array.rows * params.array.cols > MAX_FLAT_CAPTURE_PES
+    if keep:
+        spec = dataclasses.replace(spec, hier_blocks=(f"{MODULE}_pe",))
     return with_toggle_capture(spec, scope=TOGGLE_SCOPE, keep_hier_blocks=keep)
 
 
