@@ -137,7 +137,7 @@ def section_array() -> str:
         f"The same Verilog and testbench (`sim/designs/accel/tb/accel_tb.sv`, layer {speed_job['name']}: scratchpad load, "
         "run, read-back) driven by cocotb (the clock runs inside the simulator, Verilator --timing; one "
         "Python wake-up per layer) and by a C++ main that toggles the clock and calls eval() twice per cycle "
-        "(`sim/designs/accel/raw/accel_main.cpp`), both Verilator 5.048 builds with the PE as a hierarchical block; "
+        "(`sim/designs/accel/raw/accel_main.cpp`), both Verilator 5.048 builds with the PE row as a hierarchical block; "
         "median of 3 runs each, measured back to back.",
         "",
         "| path | testbench cycles/s | relative |",
