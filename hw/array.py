@@ -36,6 +36,9 @@ class SystolicArray(wiring.Component):
     its shadow weight as it passes, reaching PE (r, c) r*La + c cycles after
     it entered, so a row's shadow may be rewritten once the wave has passed
     its last PE -- rows are written one by one behind the wave.
+
+    Each row of C PEs is a :class:`~hw.pe_row.PERow` (``row_factory``): the
+    Verilog generator places it as one module, which simulators build once.
     """
 
     def __init__(self, params: ArrayParams = ArrayParams(), *, tag_width: int = 1, row_factory=None):
