@@ -55,9 +55,8 @@ def pe_verilog(params: ArrayParams, name: str = PE_MODULE) -> str:
     return convert(PE(params), name)
 
 
-def pe_row_verilog(params: ArrayParams, name: str) -> str:
-    """The PE row as module ``name``, placing the PE module ``{name[:-4]}`` (``<top>_pe``)."""
-    pe_module = name.removesuffix("_row")
+def pe_row_verilog(params: ArrayParams, name: str, pe_module: str) -> str:
+    """The PE row as module ``name``, placing the PE module ``pe_module``."""
     row = PERow(params, pe_factory=lambda: ModuleInstance(pe_signature(), pe_module))
     return convert(row, name)
 
@@ -72,7 +71,7 @@ def with_pe(top: wiring.Component, params: ArrayParams, name: str, pe_text: str 
     the PE ``{name}_pe`` (the Amaranth PE, or ``pe_text``, a module with the
     same ports and timing, e.g. a simulation model) and the row ``{name}_pe_row``."""
     pe = pe_text if pe_text is not None else pe_verilog(params, f"{name}_pe")
-    return pe + pe_row_verilog(params, f"{name}_pe_row") + convert(top, name)
+    return pe + pe_row_verilog(params, f"{name}_pe_row", f"{name}_pe") + convert(top, name)
 
 
 def array_verilog(params: ArrayParams, name: str = "pp_array", tag_width: int = 1) -> str:
