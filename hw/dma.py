@@ -10,8 +10,12 @@ never need back-pressure.  Commands (a ``lib.stream`` of :func:`command_layout`)
   so weight tiles stream in while earlier tiles compute;
 * write ``words`` accumulator words to ``addr``.
 
-Bursts are INCR, up to 256 beats, never crossing a 4 KiB boundary; up to
-``max_reads`` read bursts are outstanding per read channel.  A non-OKAY
+Bursts are INCR, never crossing a 4 KiB boundary: writes up to 256 beats,
+reads up to ``max_read_burst`` (16 by default) with up to ``max_reads``
+outstanding per read channel.  Short reads keep the memory's queue short:
+a port holding eight 64-beat weight bursts makes every other master's read
+(an input or bias load, which its whole accelerator waits for) queue for up
+to 512 cycles behind them.  A non-OKAY
 response sets ``error``.  The read side is :class:`DMAReader`: one
 :class:`ReadEngine` (AR, R) per channel, each an AXI4 master of its own, so
 that with pages interleaved over several memory ports one accelerator reads
@@ -43,6 +47,7 @@ class DMAParams:
     addr_width: int = 32
     id_width: int = 4
     max_reads: int = 4           # per read channel
+    max_read_burst: int = 16     # beats of one read burst (see the module docstring)
     ring_words: int = 0          # weight ring size in words (0: no streaming)
     channels: int = 1            # read channels (AXI masters), one per interleaved memory port
 
@@ -51,6 +56,8 @@ class DMAParams:
             raise ValueError(f"bus data width must be 32, 64, 128, 256 or 512 bits, got {self.data_width}")
         if not 1 <= self.max_reads <= 64:
             raise ValueError("max_reads must be from 1 to 64")
+        if not 1 <= self.max_read_burst <= MAX_BURST_BEATS:
+            raise ValueError(f"max_read_burst must be from 1 to {MAX_BURST_BEATS} beats, got {self.max_read_burst}")
         if not 1 <= self.channels <= 8:
             raise ValueError(f"read channels must be from 1 to 8, got {self.channels}")
         if self.channels > 1:
@@ -94,10 +101,10 @@ def _min(a, b):
     return Mux(a < b, a, b)
 
 
-def _burst_beats(p: DMAParams, addr, left):
-    """Beats of the next burst from ``addr``: at most 256, and within its 4 KiB page."""
+def _burst_beats(p: DMAParams, addr, left, most: int = MAX_BURST_BEATS):
+    """Beats of the next burst from ``addr``: at most ``most``, and within its 4 KiB page."""
     to_page = (PAGE_BYTES - addr[0:12]) >> p.size_code
-    return _min(_min(left, MAX_BURST_BEATS), to_page)
+    return _min(_min(left, most), to_page)
 
 
 class DMA(wiring.Component):
@@ -309,11 +316,11 @@ class ReadEngine(wiring.Component):
         m.d.comb += [
             left.eq(Mux(ar_addr < end, (end - ar_addr) >> p.size_code, 0)),
             offset.eq((ar_addr - base) >> p.size_code),
-            ar_len.eq(_burst_beats(p, ar_addr, left)),
+            ar_len.eq(_burst_beats(p, ar_addr, left, p.max_read_burst)),
             ring_room.eq(Mux(ring, Mux(ring_cap > offset, ring_cap - offset, 0), ar_len)),
         ]
         ar_beats, ar_offer = Signal(BEAT_COUNT_BITS), Signal(BEAT_COUNT_BITS)
-        ar_held, ar_hold = Signal(range(MAX_BURST_BEATS + 1)), Signal()
+        ar_held, ar_hold = Signal(range(p.max_read_burst + 1)), Signal()
         m.d.comb += [ar_offer.eq(Mux(ring, _min(ar_len, ring_room), ar_len)),
                      ar_beats.eq(Mux(ar_hold, ar_held, ar_offer))]
         ar_go = self.enable & (left != 0) & (outstanding < p.max_reads) & (ar_beats != 0)

@@ -91,14 +91,16 @@ def _soc_block(args):
     array = _array_params(args)
     try:
         params = SoCParams(accelerators=args.accelerators, array=array, bus_width=args.bus_width,
-                           mem_ports=args.mem_ports, ring_tiles=args.ring_tiles, input_words=args.input_words,
+                           mem_ports=args.mem_ports, ring_tiles=args.ring_tiles, read_burst=args.read_burst,
+                           input_words=args.input_words,
                            acc_words=args.acc_words, bias_words=args.bias_words)
     except ValueError as exc:
         raise GenerateError(str(exc)) from None
     top = netlist.soc_top(params, "pp_soc")
     return _Design(top, netlist.with_pe(top, array, "pp_soc")), {
         **vars_of(array), "accelerators": params.accelerators, "bus_width": params.bus_width,
-        "mem_ports": params.mem_ports, "ring_tiles": params.ring_tiles, "input_words": params.input_words,
+        "mem_ports": params.mem_ports, "ring_tiles": params.ring_tiles, "read_burst": params.read_burst,
+        "input_words": params.input_words,
         "acc_words": params.acc_words, "bias_words": params.bias_words, "array_latency": array.latency}
 
 
@@ -133,6 +135,9 @@ def make_parser():
     parser.add_argument("--mem-ports", type=int, default=1, help="SoC: interleaved memory ports (default 1)")
     parser.add_argument("--ring-tiles", type=int, default=SoCParams.ring_tiles,
                         help="SoC: weight ring size in tiles (default 3 with one memory port, 6 with more)")
+    parser.add_argument("--read-burst", type=int, default=SoCParams.read_burst,
+                        help="SoC: beats of one DMA read burst, 1-256 (default 16: short bursts keep "
+                             "the memory's queue short)")
     defaults = AcceleratorParams()
     for name in ("weight_words", "input_words", "acc_words", "bias_words"):
         parser.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(defaults, name),

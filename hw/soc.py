@@ -48,6 +48,7 @@ class SoCParams:
     addr_width: int = 32
     id_width: int = 4
     max_reads: int = 4
+    read_burst: int = 16          # beats of one DMA read burst (hw/dma.py)
 
     def __post_init__(self):
         if self.ring_tiles == 0:
@@ -56,6 +57,8 @@ class SoCParams:
             raise ValueError(f"accelerators must be from 1 to 16, got {self.accelerators}")
         if self.ring_tiles < 2:
             raise ValueError("ring_tiles must be >= 2 (double-buffered weights)")
+        if not 1 <= self.read_burst <= 256:
+            raise ValueError(f"read_burst must be from 1 to 256 beats, got {self.read_burst}")
         self.dma  # validates the bus width (and, with several ports, the words per page)
         self.interconnect
 
@@ -69,6 +72,7 @@ class SoCParams:
     def dma(self) -> DMAParams:
         return DMAParams(rows=self.array.rows, cols=self.array.cols, data_width=self.bus_width,
                          addr_width=self.addr_width, id_width=self.id_width, max_reads=self.max_reads,
+                         max_read_burst=self.read_burst,
                          ring_words=self.ring_tiles * self.array.rows, channels=self.mem_ports)
 
     @property

@@ -89,10 +89,11 @@ def test_hierarchical_bad_input(args, message, tmp_path):
 
 def test_soc_block(tmp_path):
     done = run_cli("soc", "--accelerators", "2", "--rows", "2", "--cols", "3", "--bus-width", "128",
-                   "--mem-ports", "2", "-o", str(tmp_path))
+                   "--mem-ports", "2", "--read-burst", "8", "-o", str(tmp_path))
     assert done.returncode == 0, done.stderr
     manifest = json.loads((tmp_path / "pp_soc.json").read_text())
     assert manifest["parameters"]["accelerators"] == 2 and manifest["parameters"]["mem_ports"] == 2
+    assert manifest["parameters"]["read_burst"] == 8
     ports = manifest["ports"]
     for name in ("m0_axi_arvalid", "m1_axi_rdata", "s_axil_awaddr", "irq"):
         assert name in ports, name
@@ -107,6 +108,8 @@ def test_soc_block(tmp_path):
      "power-of-two number of bus beats"),
     (["soc", "--rows", "2", "--cols", "2", "--accelerators", "9", "--mem-ports", "4", "-o", "{tmp}"],
      "1 to 32 masters"),
+    (["soc", "--rows", "2", "--cols", "2", "--read-burst", "0", "-o", "{tmp}"], "read_burst must be from 1 to 256"),
+    (["soc", "--rows", "2", "--cols", "2", "--read-burst", "257", "-o", "{tmp}"], "read_burst must be from 1 to 256"),
 ])
 def test_soc_bad_input(args, message, tmp_path):
     done = run_cli(*[a.replace("{tmp}", str(tmp_path)) for a in args])

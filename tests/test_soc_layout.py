@@ -6,7 +6,8 @@ import pytest
 from hw.config import ArrayParams
 from hw.soc import SoCParams
 from sim.designs.soc.soc_driver import LayerJob, dram_bytes
-from sim.designs.soc.soc_layout import PAGE, layer_placement, place_layer, port_of_page, read_output, word_bytes
+from sim.designs.soc.soc_layout import (PAGE, layer_placement, phase_window, place_layer, port_of_page, read_output,
+                                        word_bytes)
 
 SEED = 20261126
 SHAPES = [  # M, K, N, bias, rows, cols, bus width, base
@@ -68,6 +69,18 @@ def test_dram_bytes_from_shapes_matches_the_built_images():
         place, writes = place_layer(job.W, job.X, job.bias, 4, 4, 128, base=0)
         ends.append(max([place.end] + [a + len(d) for a, d in writes.items()]))
     assert dram_bytes(params, jobs) == max(-(-e // PAGE) * PAGE for e in ends) * 3
+
+
+@pytest.mark.parametrize("ports", [1, 2, 3, 4])
+def test_windows_start_on_every_port_in_turn(ports):
+    """Each accelerator's window holds the largest layer in whole pages, and consecutive windows
+    start on consecutive ports (the page count shares no factor with the ports)."""
+    for largest in (1, 2 * PAGE, 6 * PAGE - 5, 12 * PAGE):
+        window = phase_window([largest // 2, largest], ports)
+        pages = window // PAGE
+        assert window % PAGE == 0 and largest <= window < largest + ports * PAGE
+        starts = [port_of_page(i * pages, ports)[0] for i in range(ports)]
+        assert sorted(starts) == list(range(ports)), (largest, ports, starts)
 
 
 def test_pages_interleave_over_ports():

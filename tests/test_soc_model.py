@@ -1,7 +1,8 @@
 """The whole-SoC cycle model (sim/golden/soc_perf.py) against the RTL's counters.
 
 Small phases on 4x4 and 8x8 SoCs: 1-3 accelerators, 1, 2, 3 and 4 DRAM ports,
-bus-bound (one vector, a long K) and compute-bound (many vectors) cases.
+bus-bound (one vector, a long K) and compute-bound (many vectors) cases, with
+the default 16-beat read bursts and with other lengths.
 The model must equal the node counters, the DRAM beat counts and the bench's
 phase cycles exactly.
 """
@@ -16,7 +17,7 @@ from hw.soc import SoCParams
 from sim.golden.soc_perf import Layer, simulate
 from sim.designs.soc.soc_driver import LayerJob, run_phase
 
-CASES = {  # name: (array, accelerators, bus width, memory ports, [(M, K, N, bias), ...])
+CASES = {  # name: (array, accelerators, bus width, memory ports, [(M, K, N, bias), ...][, SoCParams options])
     "4x4-1acc-small": (4, 1, 512, 1, [(12, 20, 5, True)]),
     "4x4-1acc-compute": (4, 1, 512, 1, [(8, 16, 40, False)]),
     "4x4-1acc-bus": (4, 1, 512, 1, [(16, 64, 1, True)]),
@@ -29,14 +30,17 @@ CASES = {  # name: (array, accelerators, bus width, memory ports, [(M, K, N, bia
     "8x8-1acc-3ports": (8, 1, 256, 3, [(24, 200, 2, True)]),
     "8x8-1acc": (8, 1, 512, 1, [(24, 40, 10, True)]),
     "8x8-2acc": (8, 2, 512, 1, [(24, 40, 4, True), (16, 48, 4, False)]),
+    "4x4-2acc-2ports-burst256": (4, 2, 512, 2, [(12, 200, 2, True), (16, 64, 3, False)], {"read_burst": 256}),
+    "8x8-1acc-3ports-burst5": (8, 1, 256, 3, [(24, 200, 2, True)], {"read_burst": 5}),
 }
 
 
 def compare(case, run_dir):
     """(RTL results, model results) of one case."""
-    size, acc, bus, ports, shapes = CASES[case]
+    size, acc, bus, ports, shapes, *options = CASES[case]
     rng = np.random.default_rng(1)
-    params = SoCParams(accelerators=acc, array=ArrayParams(size, size), bus_width=bus, mem_ports=ports)
+    params = SoCParams(accelerators=acc, array=ArrayParams(size, size), bus_width=bus, mem_ports=ports,
+                       **(options[0] if options else {}))
     jobs = {i: LayerJob(rng.standard_normal((M, K)).astype(np.float32), rng.standard_normal((K, N)).astype(np.float32),
                         rng.standard_normal(M).astype(np.float32) if bias else None, False)
             for i, (M, K, N, bias) in enumerate(shapes)}

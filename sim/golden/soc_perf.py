@@ -19,9 +19,10 @@ Python step per bus beat.  Rules, each from the block named:
   ``page % M == c``; whole words take the scratchpad's write port earliest
   word first (the others hold their beat); the ring counts words without a
   gap.  A command is latched at the edge, so its first AR or AW
-  goes out the next cycle; bursts are min(left, 256, beats to the 4 KiB
-  page) beats, at most ``max_reads`` read bursts outstanding, writes
-  unlimited; in ring mode (weights) a burst never asks beyond
+  goes out the next cycle; bursts are min(left, most, beats to the 4 KiB
+  page) beats, ``most`` = ``max_read_burst`` for reads and 256 for
+  writes, at most ``max_reads`` read bursts outstanding, writes unlimited;
+  in ring mode (weights) a burst never asks beyond
   ``(consumed + ring_words) * k`` beats, and a burst offered but not yet
   accepted keeps its length.  A word of L floats is ceil(32 L / W) beats.
   W data reads the accumulator port one word ahead: with one beat per word
@@ -53,7 +54,7 @@ import numpy as np
 
 from hw.node import REGISTERS
 from hw.soc import SoCParams
-from sim.designs.soc.soc_layout import PAGE, layer_placement
+from sim.designs.soc.soc_layout import PAGE, layer_placement, phase_window
 from sim.designs.soc.soc_tb import MemoryParams
 from .perf import _stream_start
 
@@ -120,7 +121,7 @@ class _ReadEngine:
     def __init__(self, soc: SoCParams, channel: int):
         d = soc.dma
         self.c, self.C, self.beat = channel, d.channels, d.beat_bytes
-        self.max_reads, self.ring_words = d.max_reads, d.ring_words
+        self.max_reads, self.ring_words, self.max_burst = d.max_reads, d.ring_words, d.max_read_burst
         self.ar_addr = self.r_addr = self.end = 0
         self.outstanding, self.ar_hold, self.ar_held = 0, False, 0
 
@@ -158,7 +159,7 @@ class _ReadEngine:
             beats = self.ar_held
         else:
             left = (self.end - self.ar_addr) // self.beat
-            beats = min(left, 256, (PAGE - self.ar_addr % PAGE) // self.beat)
+            beats = min(left, self.max_burst, (PAGE - self.ar_addr % PAGE) // self.beat)
             if self.ring:
                 cap = (consumed(t) + self.ring_words) * self.k
                 beats = min(beats, max(cap - (self.ar_addr - self.base) // self.beat, 0))
@@ -491,8 +492,8 @@ def simulate(soc: SoCParams, layers: dict, mem: MemoryParams = MemoryParams(), w
     ``array_cycles`` counters and its finish, and the testbench's ``phase_cycles``."""
     R, C, W = soc.array.rows, soc.array.cols, soc.bus_width
     if window is None:
-        ends = [layer_placement(l.M, l.K, l.N, l.bias, R, C, W, 0).end for l in layers.values()]
-        window = max([PAGE] + [-(-e // PAGE) * PAGE for e in ends])
+        window = phase_window([layer_placement(l.M, l.K, l.N, l.bias, R, C, W, 0).end for l in layers.values()],
+                              soc.mem_ports)
     order = sorted(layers)
     nodes = {i: _Node(soc, layers[i], i * window, k * START_GAP) for k, i in enumerate(order)}
     P, M = soc.accelerators, soc.mem_ports

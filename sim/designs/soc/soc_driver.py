@@ -18,7 +18,7 @@ import numpy as np
 from hw.soc import SoCParams
 from sim.core import runner
 from sim.core.hexfile import read_words, write_words
-from .soc_layout import PAGE, LayerPlacement, layer_placement, place_layer, port_of_page, read_output
+from .soc_layout import PAGE, LayerPlacement, layer_placement, phase_window, place_layer, port_of_page, read_output
 from .soc_tb import MemoryParams, tb_build
 
 from hw.csr import REG_OFFSETS as REGISTERS
@@ -54,11 +54,11 @@ def _merge(port_words, ports: int, total: int) -> bytes:
 
 
 def _window(params: SoCParams, jobs: dict) -> int:
-    """Bytes of the page-aligned DRAM window that holds the largest of ``jobs`` (from shapes alone)."""
+    """Bytes of the DRAM window of each accelerator (``soc_layout.phase_window``), from shapes alone."""
     R, C, W = params.array.rows, params.array.cols, params.bus_width
     ends = [layer_placement(job.W.shape[0], job.W.shape[1], job.X.shape[1], job.bias is not None,
                             R, C, W, base=0).end for job in jobs.values()]
-    return max([PAGE] + [-(-end // PAGE) * PAGE for end in ends])
+    return phase_window(ends, params.mem_ports)
 
 
 def _placements(params: SoCParams, jobs: dict):

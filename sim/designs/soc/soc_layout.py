@@ -6,6 +6,7 @@ lanes zero), so a layer's weights, inputs, bias and outputs are contiguous
 regions the host can place anywhere bus-aligned.
 """
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,6 +70,18 @@ def layer_placement(M: int, K: int, N: int, has_bias: bool, rows, cols, bus_widt
         addrs[key] = addr
         addr = -(-(addr + sizes[key]) // align) * align
     return LayerPlacement(addrs["w"], addrs["x"], addrs["b"], addrs["y"], sizes["y"], addr)
+
+
+def phase_window(ends, ports: int) -> int:
+    """Bytes of the DRAM window each accelerator of a phase gets: whole pages holding the
+    largest layer (``ends``: each layer's end from address 0), a number of pages that
+    shares no factor with ``ports``.  Consecutive windows then start on different memory
+    ports, so accelerators loading their small inputs at the same time spread over the
+    ports instead of all queueing on port 0."""
+    pages = max([1] + [-(-end // PAGE) for end in ends])
+    while math.gcd(pages, ports) != 1:
+        pages += 1
+    return pages * PAGE
 
 
 def place_layer(W, X, bias, rows, cols, bus_width, base: int) -> tuple[LayerPlacement, dict]:
