@@ -75,6 +75,7 @@ def check_roofline(report):
             below = layer["roofline"][kind]["roofline_fraction"] < 0.9
             lines = [g for g in report["roofline_gaps"] if g.startswith(f"{kind} {layer['name']}: ")]
             assert len(lines) == (1 if below else 0), (kind, layer["name"], report["roofline_gaps"])
+            assert all(", mostly " in line for line in lines), lines
         total = report["totals"]["roofline"][kind]
         assert total["cycles"] == report["totals"]["cycles" if kind == "pruned" else "baseline_cycles"]
         assert 0 < total["roofline_fraction"] <= 1

@@ -49,3 +49,27 @@ def test_layer_report_puts_the_baseline_beside_the_pruned_run():
     assert entry["baseline"] == baseline.as_dict()
     assert entry["roofline"] == {"baseline": baseline.roofline.as_dict(), "pruned": pruned.roofline.as_dict()}
     assert entry["breakdown"] == {"compute": 1} and entry["fused"] == ["relu"]
+
+
+def _counters(cycles, **parts):
+    slow = {"cycles": cycles, "array_cycles": cycles, "finish": cycles, "compute": 16, "weight_wait": 0,
+            "stall": 0, "drain": 99}
+    slow.update(parts)
+    return {0: slow}
+
+
+@pytest.mark.parametrize("parts,cause", [
+    ({"stall": 300}, "K-tile accumulation chain"),
+    ({"weight_wait": 300}, "weight tiles arriving slower"),
+    ({"array_cycles": 200}, "input load and the write-back"),
+])
+def test_a_layer_under_its_bound_gets_one_line_naming_its_largest_cause(parts, cause):
+    from sim.flow.experiment import roofline_gaps
+    fast = _record("fc1", 1000, 950, 500)
+    slow = _record("fc2", 700, 200, 100)
+    slow.per_accelerator = _counters(700, **parts)
+    gaps = roofline_gaps([LayerReport(fast, fast, breakdown={}, placement={}),
+                          LayerReport(slow, fast, breakdown={}, placement={})])
+    print(gaps)
+    assert len(gaps) == 1 and gaps[0].startswith("pruned fc2: 29% of its bus bound, 500 cycles above it, mostly ")
+    assert cause in gaps[0]

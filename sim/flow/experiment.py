@@ -312,6 +312,7 @@ def breakdown(record: PhaseRecord) -> dict:
     """Where a layer's cycles went, from the slowest accelerator's counters."""
     slow = record.slowest
     return {"compute": slow["compute"], "weight_wait_and_bus": slow["weight_wait"] + slow["stall"],
+            "weight_wait": slow["weight_wait"], "accumulation_wait": slow["stall"],
             "drain": slow["drain"] + 3, "dma_in_out": max(0, slow["cycles"] - slow["array_cycles"]),
             "start_skew": max(0, record.phase_cycles - slow["finish"]),
             "inter_layer": record.inter_layer_cycles + record.host_op_cycles}
@@ -319,10 +320,22 @@ def breakdown(record: PhaseRecord) -> dict:
 
 ROOFLINE_GOAL = 0.9
 
+# the largest part of a layer's cycles other than issuing vectors -> why the layer is under its bound
+GAP_CAUSES = {
+    "weight_wait": "weight tiles arriving slower than the array takes them (the DRAM ports shared, or one "
+                   "accelerator's weight word a cycle)",
+    "accumulation_wait": "the K-tile accumulation chain: a vector's next K-tile waits for its partial sums "
+                         "(array latency + 2 cycles), and too few M-tiles to fill the wait",
+    "dma_in_out": "the input load and the write-back, which do not overlap the weight stream",
+    "drain": "the array's pipeline drain after the last vector",
+    "inter_layer": "the host's gather and scatter between layers",
+}
+
 
 def roofline_gaps(layers: list[LayerReport]) -> list:
     """One line for each layer and run below ROOFLINE_GOAL of its bound: the cycles above
-    the bound, and where the slowest accelerator spent them (its counters)."""
+    the bound, where the slowest accelerator spent them (its counters), and the largest
+    of those parts as the cause."""
     gaps = []
     for layer in layers:
         for kind, record in (("baseline", layer.baseline), ("pruned", layer.pruned)):
@@ -330,12 +343,13 @@ def roofline_gaps(layers: list[LayerReport]) -> list:
             if roof.roofline_fraction >= ROOFLINE_GOAL:
                 continue
             b = breakdown(record)
+            cause = max(GAP_CAUSES, key=lambda part: b[part])
             gaps.append(f"{kind} {layer.name}: {roof.roofline_fraction:.0%} of its {roof.bound} bound, "
-                        f"{roof.cycles - roof.bound_cycles:,} cycles "
-                        f"above it; of its {roof.cycles:,} cycles, {b['compute']:,} issuing vectors, "
-                        f"{b['weight_wait_and_bus']:,} waiting for weight tiles or the bus, {b['dma_in_out']:,} "
-                        f"loading inputs and storing outputs, {b['drain']:,} draining the array, "
-                        f"{b['inter_layer']:,} host data movement")
+                        f"{roof.cycles - roof.bound_cycles:,} cycles above it, mostly {GAP_CAUSES[cause]}; "
+                        f"of its {roof.cycles:,} cycles, {b['compute']:,} issuing vectors, "
+                        f"{b['weight_wait']:,} waiting for weight tiles or the bus, {b['accumulation_wait']:,} "
+                        f"waiting for partial sums, {b['dma_in_out']:,} loading inputs and storing outputs, "
+                        f"{b['drain']:,} draining the array, {b['inter_layer']:,} host data movement")
     return gaps
 
 
