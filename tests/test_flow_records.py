@@ -60,16 +60,24 @@ def _counters(cycles, **parts):
 
 @pytest.mark.parametrize("parts,cause", [
     ({"stall": 300}, "K-tile accumulation chain"),
-    ({"weight_wait": 300}, "weight tiles arriving slower"),
+    ({"weight_wait": 300}, "weight tiles arriving from DRAM"),
     ({"array_cycles": 200}, "input load and the write-back"),
+    # 20 tiles of 16 vectors on 32x32: each tile after the first waits 33 - 16 cycles for its weights
+    ({"compute": 320, "weight_wait": 19 * 17 + 5}, "a tile holds the array max(N, 33) cycles and N = 16"),
 ])
 def test_a_layer_under_its_bound_gets_one_line_naming_its_largest_cause(parts, cause):
-    from sim.flow.experiment import roofline_gaps
+    from hw.config import ArrayParams
+    from sim.flow.experiment import breakdown, roofline_gaps
     fast = _record("fc1", 1000, 950, 500)
     slow = _record("fc2", 700, 200, 100)
     slow.per_accelerator = _counters(700, **parts)
+    array = ArrayParams(32, 32)
+    parts_of = breakdown(slow, array)
+    assert parts_of["weight_loading"] + parts_of["weight_wait"] == slow.slowest["weight_wait"]
+    if "compute" in parts:
+        assert parts_of["weight_loading"] == 19 * 17
     gaps = roofline_gaps([LayerReport(fast, fast, breakdown={}, placement={}),
-                          LayerReport(slow, fast, breakdown={}, placement={})])
+                          LayerReport(slow, fast, breakdown={}, placement={})], array)
     print(gaps)
     assert len(gaps) == 1 and gaps[0].startswith("pruned fc2: 29% of its bus bound, 500 cycles above it, mostly ")
     assert cause in gaps[0]

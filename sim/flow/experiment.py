@@ -308,11 +308,23 @@ def run_layer(params, prepared, index: int, *, pruned: bool, simulator: str, run
     return record
 
 
-def breakdown(record: PhaseRecord) -> dict:
-    """Where a layer's cycles went, from the slowest accelerator's counters."""
+def breakdown(record: PhaseRecord, array=None) -> dict:
+    """Where a layer's cycles went, from the slowest accelerator's counters.
+
+    With ``array`` (its ArrayParams) the weight wait is split in two: the part
+    any run of this shape pays, weights in DRAM or not (a tile holds the array
+    max(N, ``min_tile_period``) cycles, so with fewer vectors each tile after
+    the first waits for its weights to load), and the rest, weight tiles late
+    from DRAM."""
     slow = record.slowest
+    N = record.batch
+    tiles = slow["compute"] // N if N else 0
+    loading = 0
+    if array is not None and tiles:
+        loading = min(slow["weight_wait"], (tiles - 1) * max(0, array.min_tile_period - N))
     return {"compute": slow["compute"], "weight_wait_and_bus": slow["weight_wait"] + slow["stall"],
-            "weight_wait": slow["weight_wait"], "accumulation_wait": slow["stall"],
+            "weight_loading": loading, "weight_wait": slow["weight_wait"] - loading,
+            "accumulation_wait": slow["stall"],
             "drain": slow["drain"] + 3, "dma_in_out": max(0, slow["cycles"] - slow["array_cycles"]),
             "start_skew": max(0, record.phase_cycles - slow["finish"]),
             "inter_layer": record.inter_layer_cycles + record.host_op_cycles}
@@ -322,8 +334,9 @@ ROOFLINE_GOAL = 0.9
 
 # the largest part of a layer's cycles other than issuing vectors -> why the layer is under its bound
 GAP_CAUSES = {
-    "weight_wait": "weight tiles arriving slower than the array takes them (the DRAM ports shared, or one "
-                   "accelerator's weight word a cycle)",
+    "weight_loading": "the array loading each tile's weights: a tile holds the array max(N, {period}) cycles "
+                      "and N = {N} vectors fill {N} of them",
+    "weight_wait": "weight tiles arriving from DRAM slower than the array takes them",
     "accumulation_wait": "the K-tile accumulation chain: a vector's next K-tile waits for its partial sums "
                          "(array latency + 2 cycles), and too few M-tiles to fill the wait",
     "dma_in_out": "the input load and the write-back, which do not overlap the weight stream",
@@ -332,7 +345,7 @@ GAP_CAUSES = {
 }
 
 
-def roofline_gaps(layers: list[LayerReport]) -> list:
+def roofline_gaps(layers: list[LayerReport], array) -> list:
     """One line for each layer and run below ROOFLINE_GOAL of its bound: the cycles above
     the bound, where the slowest accelerator spent them (its counters), and the largest
     of those parts as the cause."""
@@ -342,12 +355,14 @@ def roofline_gaps(layers: list[LayerReport]) -> list:
             roof = record.roofline
             if roof.roofline_fraction >= ROOFLINE_GOAL:
                 continue
-            b = breakdown(record)
+            b = breakdown(record, array)
             cause = max(GAP_CAUSES, key=lambda part: b[part])
+            why = GAP_CAUSES[cause].format(period=array.min_tile_period, N=record.batch)
             gaps.append(f"{kind} {layer.name}: {roof.roofline_fraction:.0%} of its {roof.bound} bound, "
-                        f"{roof.cycles - roof.bound_cycles:,} cycles above it, mostly {GAP_CAUSES[cause]}; "
+                        f"{roof.cycles - roof.bound_cycles:,} cycles above it, mostly {why}; "
                         f"of its {roof.cycles:,} cycles, {b['compute']:,} issuing vectors, "
-                        f"{b['weight_wait']:,} waiting for weight tiles or the bus, {b['accumulation_wait']:,} "
+                        f"{b['weight_loading']:,} loading weight tiles into the array, "
+                        f"{b['weight_wait']:,} waiting for weight tiles from DRAM, {b['accumulation_wait']:,} "
                         f"waiting for partial sums, {b['dma_in_out']:,} loading inputs and storing outputs, "
                         f"{b['drain']:,} draining the array, {b['inter_layer']:,} host data movement")
     return gaps
@@ -613,7 +628,8 @@ def run(args, accelerators=None, baseline=None) -> dict:
         p.energy_pj = entry["energy_pj"]
     for entry, b in zip(section["baseline"]["layers"], base):
         b.energy_pj = entry["energy_pj"]
-    layers = [LayerReport(pruned=p, baseline=b, breakdown=breakdown(p), placement=fused_and_host(layer))
+    layers = [LayerReport(pruned=p, baseline=b, breakdown=breakdown(p, params.array),
+                          placement=fused_and_host(layer))
               for b, p, layer in zip(base, pruned, prepared.layers)]
     # Each layer ran on the hardware network's input, fixed before simulation; when every
     # layer's outputs equal the golden ones bit for bit, the golden forward pass (torch with
@@ -653,7 +669,7 @@ def run(args, accelerators=None, baseline=None) -> dict:
         "wall_seconds": round(time.perf_counter() - t_start, 1),
         "simulation": {**simulation_speed(base, pruned, time.perf_counter() - t_start),
                        "phase_executor": args.phase_executor},
-        "roofline_gaps": roofline_gaps(layers),
+        "roofline_gaps": roofline_gaps(layers, params.array),
     }
     return report
 
