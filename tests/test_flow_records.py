@@ -62,8 +62,9 @@ def _counters(cycles, **parts):
     ({"stall": 300}, "K-tile accumulation chain"),
     ({"weight_wait": 300}, "weight tiles arriving from DRAM"),
     ({"array_cycles": 200}, "input load and the write-back"),
-    # 20 tiles of 16 vectors on 32x32: each tile after the first waits 33 - 16 cycles for its weights
-    ({"compute": 320, "weight_wait": 19 * 17 + 5}, "a tile holds the array max(N, 33) cycles and N = 16"),
+    # 200 tiles of 16 vectors on 32x32: each tile after the first waits 33 - 16 cycles for its weights,
+    # one of them beyond the compute bound's max(N, R) = 32 a tile
+    ({"compute": 3200, "weight_wait": 199 * 17 + 5}, "a tile holds it 33 cycles, against max(N, R) = 32"),
 ])
 def test_a_layer_under_its_bound_gets_one_line_naming_its_largest_cause(parts, cause):
     from hw.config import ArrayParams
@@ -75,7 +76,7 @@ def test_a_layer_under_its_bound_gets_one_line_naming_its_largest_cause(parts, c
     parts_of = breakdown(slow, array)
     assert parts_of["weight_loading"] + parts_of["weight_wait"] == slow.slowest["weight_wait"]
     if "compute" in parts:
-        assert parts_of["weight_loading"] == 19 * 17
+        assert (parts_of["weight_loading"], parts_of["tile_period_excess"]) == (199 * 17, 199)
     gaps = roofline_gaps([LayerReport(fast, fast, breakdown={}, placement={}),
                           LayerReport(slow, fast, breakdown={}, placement={})], array)
     print(gaps)

@@ -315,15 +315,17 @@ def breakdown(record: PhaseRecord, array=None) -> dict:
     any run of this shape pays, weights in DRAM or not (a tile holds the array
     max(N, ``min_tile_period``) cycles, so with fewer vectors each tile after
     the first waits for its weights to load), and the rest, weight tiles late
-    from DRAM."""
+    from DRAM; ``tile_period_excess`` is the part of the first beyond the
+    compute bound's max(N, R) cycles a tile."""
     slow = record.slowest
     N = record.batch
     tiles = slow["compute"] // N if N else 0
-    loading = 0
+    loading = excess = 0
     if array is not None and tiles:
         loading = min(slow["weight_wait"], (tiles - 1) * max(0, array.min_tile_period - N))
+        excess = min(loading, (tiles - 1) * max(0, array.min_tile_period - max(N, array.rows)))
     return {"compute": slow["compute"], "weight_wait_and_bus": slow["weight_wait"] + slow["stall"],
-            "weight_loading": loading, "weight_wait": slow["weight_wait"] - loading,
+            "weight_loading": loading, "tile_period_excess": excess, "weight_wait": slow["weight_wait"] - loading,
             "accumulation_wait": slow["stall"],
             "drain": slow["drain"] + 3, "dma_in_out": max(0, slow["cycles"] - slow["array_cycles"]),
             "start_skew": max(0, record.phase_cycles - slow["finish"]),
@@ -332,10 +334,12 @@ def breakdown(record: PhaseRecord, array=None) -> dict:
 
 ROOFLINE_GOAL = 0.9
 
-# the largest part of a layer's cycles other than issuing vectors -> why the layer is under its bound
+# Why a layer is under its bound: of the parts of its cycles that its bound does not
+# already count (issuing vectors and a tile's max(N, R) cycles are the compute bound,
+# moving bytes at the ports' rate the bus bound), the largest.
 GAP_CAUSES = {
-    "weight_loading": "the array loading each tile's weights: a tile holds the array max(N, {period}) cycles "
-                      "and N = {N} vectors fill {N} of them",
+    "tile_period_excess": "the array's tile period: a tile holds it {period} cycles, against max(N, R) = "
+                          "{per_tile} in the compute bound",
     "weight_wait": "weight tiles arriving from DRAM slower than the array takes them",
     "accumulation_wait": "the K-tile accumulation chain: a vector's next K-tile waits for its partial sums "
                          "(array latency + 2 cycles), and too few M-tiles to fill the wait",
@@ -347,8 +351,8 @@ GAP_CAUSES = {
 
 def roofline_gaps(layers: list[LayerReport], array) -> list:
     """One line for each layer and run below ROOFLINE_GOAL of its bound: the cycles above
-    the bound, where the slowest accelerator spent them (its counters), and the largest
-    of those parts as the cause."""
+    the bound, the cause (``GAP_CAUSES``) and where the slowest accelerator spent its
+    cycles (its counters)."""
     gaps = []
     for layer in layers:
         for kind, record in (("baseline", layer.baseline), ("pruned", layer.pruned)):
@@ -357,7 +361,7 @@ def roofline_gaps(layers: list[LayerReport], array) -> list:
                 continue
             b = breakdown(record, array)
             cause = max(GAP_CAUSES, key=lambda part: b[part])
-            why = GAP_CAUSES[cause].format(period=array.min_tile_period, N=record.batch)
+            why = GAP_CAUSES[cause].format(period=array.min_tile_period, per_tile=max(record.batch, array.rows))
             gaps.append(f"{kind} {layer.name}: {roof.roofline_fraction:.0%} of its {roof.bound} bound, "
                         f"{roof.cycles - roof.bound_cycles:,} cycles above it, mostly {why}; "
                         f"of its {roof.cycles:,} cycles, {b['compute']:,} issuing vectors, "
