@@ -141,8 +141,19 @@ class Accelerator(wiring.Component):
         load.elaborate(m, ctl, self.ring, mems.weights, array, self.cycles.weight_load)
         issue.elaborate(m, ctl, load, mems, array)
         _write_back(m, array, mems.acc, issue.written)
+        self._results_ready(m, ctl, issue)
         self._account(m, ctl, issue)
         return m
+
+    def _results_ready(self, m, ctl, issue):
+        """Result words that are final: the last K-tile writes words 0, 1, ... in order,
+        so they are the written vectors beyond the earlier K-tiles' (all once idle)."""
+        earlier = Signal(VECTOR_BITS)
+        m.d.comb += earlier.eq(ctl.total_vectors - ctl.mt_times_n)
+        with m.If(~ctl.busy):
+            m.d.comb += self.rd.ready.eq((1 << ADDR_BITS) - 1)
+        with m.Elif(ctl.running & (issue.written > earlier)):
+            m.d.comb += self.rd.ready.eq(issue.written - earlier)
 
     def _account(self, m, ctl, issue):
         """Every running cycle is drain, compute, stall or weight wait; then completion."""

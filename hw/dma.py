@@ -148,8 +148,10 @@ class DMA(wiring.Component):
         m.d.comb += [
             self.cmd.ready.eq(~active), self.busy.eq(active), self.error.eq(error),
             self.bytes_read.eq(reader.bytes), self.bytes_written.eq(writer.bytes), self.stall_cycles.eq(stalls),
-            reader.start.eq(start), reader.enable.eq(active & ~writing), reader.addr.eq(cmd.addr),
-            reader.beats.eq(Mux(cmd.write, 0, beats)), reader.beats_per_word.eq(beats_per_word),
+            # a write leaves the reader as it was: the ring's ``arrived`` stays whole while
+            # the array consumes its last tiles under an early write-back
+            reader.start.eq(start & ~cmd.write), reader.enable.eq(active & ~writing), reader.addr.eq(cmd.addr),
+            reader.beats.eq(beats), reader.beats_per_word.eq(beats_per_word),
             reader.mem.eq(cmd.mem), reader.ring_mode.eq(cmd.ring), reader.words.eq(cmd.words),
             writer.start.eq(start), writer.enable.eq(active & writing), writer.addr.eq(cmd.addr),
             writer.beats.eq(Mux(cmd.write, beats, 0)),
@@ -418,7 +420,9 @@ class DMAWriter(wiring.Component):
     """AW bursts, W beats from the accumulator words, B responses.
 
     The result port is read once per word (SRAM energy), only while a write
-    command runs; while a word's beats go out, the next word is being read.
+    command runs and only once the word is final (the port's ``ready``), so a
+    write-back issued while the array computes its last K-tile follows it
+    word by word; while a word's beats go out, the next word is being read.
     """
 
     def __init__(self, params: DMAParams):
@@ -479,7 +483,8 @@ class DMAWriter(wiring.Component):
         rd_addr_q, rd_valid = Signal(ADDR_BITS), Signal()
         nbytes = Signal(32)
         m.d.comb += [self.sp_rd.addr.eq(Mux(w_have, w_word_ptr + 1, w_word_ptr)),
-                     self.sp_rd.en.eq(self.enable & ~(rd_valid & (rd_addr_q == self.sp_rd.addr))),
+                     self.sp_rd.en.eq(self.enable & ~(rd_valid & (rd_addr_q == self.sp_rd.addr))
+                                      & (self.sp_rd.addr < self.sp_rd.ready)),
                      self.bytes.eq(nbytes)]
         with m.If(self.sp_rd.en):
             m.d.sync += [rd_addr_q.eq(self.sp_rd.addr), rd_valid.eq(1)]

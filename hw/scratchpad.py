@@ -33,11 +33,13 @@ class ScratchpadWriteSignature(wiring.Signature):
 
 class ScratchpadReadSignature(wiring.Signature):
     """The accumulator scratchpad's result port: ``data`` is the word at ``addr``
-    one cycle after ``en``."""
+    one cycle after ``en``.  ``ready`` counts the words from address 0 that
+    hold final results, so that a write-back may start while the array still
+    computes the layer's last K-tile (all of them once the array is idle)."""
 
     def __init__(self, data_width: int):
         self.data_width = data_width
-        super().__init__({"en": Out(1), "addr": Out(ADDR_BITS), "data": In(data_width)})
+        super().__init__({"en": Out(1), "addr": Out(ADDR_BITS), "data": In(data_width), "ready": In(ADDR_BITS)})
 
     def __eq__(self, other):
         return type(self) is type(other) and self.data_width == other.data_width

@@ -2,7 +2,8 @@
 
 A layer runs as: latch the descriptor -> size it -> validate it -> DMA the
 inputs (and bias) into the scratchpads -> start the array while the DMA
-streams the weight tiles through the ring buffer -> DMA the results back.
+streams the weight tiles through the ring buffer -> DMA the results back,
+from as soon as the last weight tile is in (each word once it is final).
 Nothing touches memory before validation passes, and the descriptor is
 latched at start, so the host may program the next layer while one runs.
 """
@@ -149,14 +150,23 @@ class Sequencer(wiring.Component):
                 m.next = next_state
 
     def _run(self, m, desc, words, issued, layer_started, use_bias, relu):
-        """Start the array once and stream the weights alongside; STORE when both are done."""
+        """Start the array once and stream the weights alongside.  Once the last weight
+        has arrived and the array still computes, the write-back starts early: the DMA
+        takes each result word as soon as the last K-tile has written it (the result
+        port's ``ready``).  STORE waits for whichever of the two ends last."""
         layer = self.layer
+        storing = Signal()
         m.d.comb += [layer.m.eq(desc[Reg.M]), layer.k.eq(desc[Reg.K]), layer.n.eq(desc[Reg.N]),
                      layer.use_bias.eq(use_bias), layer.relu.eq(relu), layer.start.eq(~layer_started)]
         with m.If(~layer_started):
             m.d.sync += layer_started.eq(1)
         self._command(m, 0, 1, desc[Reg.W_ADDR], words.w, Mem.WEIGHTS, issued)
-        with m.If(layer_started & issued & ~self.dma_busy & ~layer.busy & layer.done):
+        with m.If(layer_started & issued & ~self.dma_busy & ~self.dma_error & layer.busy):
+            self._command(m, 1, 0, desc[Reg.Y_ADDR], words.y, Mem.WEIGHTS, storing)
+        with m.If(layer_started & issued & storing & ~layer.busy & layer.done):
+            m.d.sync += [layer_started.eq(0), storing.eq(0)]   # issued stays: STORE waits for the DMA
+            m.next = "STORE"
+        with m.Elif(layer_started & issued & ~self.dma_busy & ~layer.busy & layer.done):
             m.d.sync += [issued.eq(0), layer_started.eq(0)]
             with m.If(self.dma_error | layer.error):
                 m.d.sync += self.error.eq(self.error.as_value() | Mux(self.dma_error, NodeError.BUS_ERROR.value, 0)

@@ -22,7 +22,10 @@ def _pack(row):
     return value
 
 
-def run_amaranth(params, W, X, bias, relu, descriptor=None):
+def run_amaranth(params, W, X, bias, relu, descriptor=None, sample_ready=False):
+    """Load the scratchpads, run one layer, read the results back.  With ``sample_ready``
+    the bench also reads, every running cycle, the newest word the result port calls
+    ready (``out["samples"]``: (cycle, ready, address, data))."""
     dut = Accelerator(params)
     R, C = params.rows, params.cols
     M, K = W.shape
@@ -50,12 +53,20 @@ def run_amaranth(params, W, X, bias, relu, descriptor=None):
         ctx.set(dut.layer.start, 1)
         await ctx.tick()
         ctx.set(dut.layer.start, 0)
-        for _ in range(20000):
+        samples = []
+        for cycle in range(20000):
+            ready = ctx.get(dut.rd.ready) if sample_ready else 0
+            if ready:
+                ctx.set(dut.rd.en, 1)
+                ctx.set(dut.rd.addr, ready - 1)
             await ctx.tick()
+            if ready:        # the word read at the edge
+                samples.append((cycle, ready, ready - 1, ctx.get(dut.rd.data)))
             if ctx.get(dut.layer.done):
                 break
         else:
             raise AssertionError("watchdog: accelerator never raised done")
+        out["samples"] = samples
         out["error"] = ctx.get(dut.layer.error)
         out["counters"] = {c: ctx.get(getattr(dut.cycles, c)) for c in COUNTERS}
         words = []
@@ -99,6 +110,27 @@ def test_layer_bit_exact_and_cycles(R, C, M, K, N, rng):
     assert out["counters"] == model
     counters = out["counters"]
     assert counters["total"] == sum(counters[k] for k in ("setup", "compute", "weight_wait", "stall", "drain"))
+
+
+@pytest.mark.parametrize("R,C,M,K,N", [(2, 3, 7, 9, 12), (2, 3, 3, 10, 2), (3, 2, 5, 7, 1)])
+def test_results_ready_counts_only_final_words(R, C, M, K, N, rng):
+    """The result port's ``ready`` (what an early write-back may read) rises word by word
+    during the last K-tile, never past a word that will still change, and covers every
+    word once the array is done."""
+    array = ArrayParams(rows=R, cols=C)
+    params = AcceleratorParams(array, weight_words=128, input_words=128, acc_words=128, bias_words=8)
+    W = rng.standard_normal((M, K)).astype(np.float32)
+    X = rng.standard_normal((K, N)).astype(np.float32)
+    out = run_amaranth(params, W, X, None, True, sample_ready=True)
+    words, samples = -(-M // C) * N, out["samples"]
+    readies = [ready for _, ready, _, _ in samples]
+    assert readies == sorted(readies) and max(readies) <= words
+    assert readies[0] < words and len(set(readies)) > 1      # it rises while the array runs
+    for cycle, _, addr, data in samples:     # each word read early already holds its final value
+        mt, n = divmod(addr, N)
+        final = [int(v) for v in out["Y"].view(np.uint32)[mt * C:(mt + 1) * C, n]]
+        lanes = [(data >> (32 * c)) & 0xFFFFFFFF for c in range(len(final))]
+        assert lanes == final, f"cycle {cycle}: word {addr} read {lanes}, final {final}"
 
 
 # (R, C, La, M, K, N): more K-rows than columns, so a weight stream outlasts a

@@ -61,7 +61,7 @@ def _counters(cycles, **parts):
 @pytest.mark.parametrize("parts,cause", [
     ({"stall": 300}, "K-tile accumulation chain"),
     ({"weight_wait": 300}, "weight tiles arriving from DRAM"),
-    ({"array_cycles": 200}, "input load and the write-back"),
+    ({"array_cycles": 200}, "input load and the write-back's tail"),
     # 200 tiles of 16 vectors on 32x32: each tile after the first waits 33 - 16 cycles for its weights,
     # one of them beyond the compute bound's max(N, R) = 32 a tile
     ({"compute": 3200, "weight_wait": 199 * 17 + 5}, "a tile holds it 33 cycles, against max(N, R) = 32"),
@@ -82,3 +82,25 @@ def test_a_layer_under_its_bound_gets_one_line_naming_its_largest_cause(parts, c
     print(gaps)
     assert len(gaps) == 1 and gaps[0].startswith("pruned fc2: 29% of its bus bound, 500 cycles above it, mostly ")
     assert cause in gaps[0]
+
+
+@pytest.mark.parametrize("shape,bound,reachable", [
+    ([10, 100], 209, False),      # the dense classifier at two ports: a 4-K-tile accumulation chain
+    ([300, 784], 8570, True),     # LeNet's fc1 at two ports: 250 tiles at 33 cycles fit under the bus bound
+])
+def test_a_layer_whose_array_alone_exceeds_its_bound_says_it_cannot_reach_the_goal(shape, bound, reachable):
+    from hw.config import ArrayParams
+    from sim.flow.experiment import array_floor, roofline_gaps
+    from sim.golden.perf import cycles
+    array = ArrayParams(32, 32)
+    record = _record("fc", 2 * bound, bound, 100)
+    record.per_accelerator = _counters(2 * bound, stall=bound)
+    record.per_accelerator[0]["shape"] = shape
+    floor = cycles(array, *shape, 16)["total"]
+    assert array_floor(record, array) == floor
+    fast = _record("fc1", 1000, 950, 500)
+    [line] = roofline_gaps([LayerReport(record, fast, breakdown={}, placement={})], array)
+    print(line)
+    assert ("cannot reach 90% on this array" in line) == (not reachable) == (bound < 0.9 * floor)
+    if not reachable:
+        assert f"alone needs {floor:,} cycles for it, so {bound / floor:.0%} at best" in line

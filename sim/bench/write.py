@@ -16,6 +16,7 @@ import sys
 import time
 
 from sim.core import runner
+from sim.designs.soc.soc import MODULE as SOC_MODULE
 
 OUT = runner.REPO_ROOT / "BENCHMARKS.md"
 
@@ -304,7 +305,8 @@ def section_port_bandwidth() -> str:
 
 SPEED_LAYER = (128, 512, 96)       # M, K, N per accelerator: a phase of ~7,000 cycles on 32x32
 SPEED_VARIANTS = (  # (label, runner.SimBuild overrides, FP units); the first is the old build, the last what 32x32 SoCs use
-    ("PE as the hierarchical block, wheel defaults (before)", {"hier_blocks": ("pp_soc_pe",), "fast": False}, "rtl"),
+    ("PE as the hierarchical block, wheel defaults (before)", {"hier_blocks": (f"{SOC_MODULE}_pe",), "fast": False},
+     "rtl"),
     ("PE row as the hierarchical block, wheel defaults", {"fast": False}, "rtl"),
     ("PE row, -O3, --x-assign/--x-initial fast, C++ -O2 (kept)", {"fast": True}, "rtl"),
 )

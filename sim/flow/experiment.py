@@ -29,6 +29,7 @@ import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -37,6 +38,9 @@ from sim.core.runner import BUILD_ROOT, SimulationError
 
 from . import records as rec
 from .records import LayerReport, PhaseRecord, Roofline
+
+if TYPE_CHECKING:
+    from hw.config import ArrayParams
 
 PAPER = {"speedup_p3": PAPER_SPEEDUP_P3, "energy_ratio_p3": PAPER_ENERGY_RATIO_P3}
 
@@ -279,7 +283,8 @@ def run_layer(params, prepared, index: int, *, pruned: bool, simulator: str, run
             Y[blocks[p][0]] = r["Y"]
         else:
             Y = r["Y"]
-        accs[p] = {k: r["counters"][k] for k in r["counters"]} | {"finish": r["finish"] - r["start"]}
+        accs[p] = {k: r["counters"][k] for k in r["counters"]} | {"finish": r["finish"] - r["start"],
+                                                                   "shape": list(job.W.shape)}
     moved = host_bytes(prepared, index, Y.size, pruned)
     inter_layer = -(-moved["scatter_gather"] // bus_bytes)
     host_cycles = -(-moved["host_ops"] // bus_bytes)
@@ -308,10 +313,10 @@ def run_layer(params, prepared, index: int, *, pruned: bool, simulator: str, run
     return record
 
 
-def breakdown(record: PhaseRecord, array=None) -> dict:
+def breakdown(record: PhaseRecord, array: "ArrayParams") -> dict:
     """Where a layer's cycles went, from the slowest accelerator's counters.
 
-    With ``array`` (its ArrayParams) the weight wait is split in two: the part
+    The weight wait is split in two with ``array``'s timing: the part
     any run of this shape pays, weights in DRAM or not (a tile holds the array
     max(N, ``min_tile_period``) cycles, so with fewer vectors each tile after
     the first waits for its weights to load), and the rest, weight tiles late
@@ -321,7 +326,7 @@ def breakdown(record: PhaseRecord, array=None) -> dict:
     N = record.batch
     tiles = slow["compute"] // N if N else 0
     loading = excess = 0
-    if array is not None and tiles:
+    if tiles:
         loading = min(slow["weight_wait"], (tiles - 1) * max(0, array.min_tile_period - N))
         excess = min(loading, (tiles - 1) * max(0, array.min_tile_period - max(N, array.rows)))
     return {"compute": slow["compute"], "weight_wait_and_bus": slow["weight_wait"] + slow["stall"],
@@ -343,16 +348,27 @@ GAP_CAUSES = {
     "weight_wait": "weight tiles arriving from DRAM slower than the array takes them",
     "accumulation_wait": "the K-tile accumulation chain: a vector's next K-tile waits for its partial sums "
                          "(array latency + 2 cycles), and too few M-tiles to fill the wait",
-    "dma_in_out": "the input load and the write-back, which do not overlap the weight stream",
+    "dma_in_out": "the input load and the write-back's tail (what follows the array's last write), "
+                  "which do not overlap the weight stream",
     "drain": "the array's pipeline drain after the last vector",
     "inter_layer": "the host's gather and scatter between layers",
 }
 
 
+def array_floor(record: PhaseRecord, array: "ArrayParams") -> int | None:
+    """Cycles the phase's largest block needs on the array alone, with every weight already
+    in place (sim/golden/perf.py): a floor that no memory system lowers.  None for records
+    without the blocks' shapes."""
+    from sim.golden.perf import cycles
+    shapes = [a["shape"] for a in record.per_accelerator.values() if "shape" in a]
+    return max(cycles(array, M, K, record.batch)["total"] for M, K in shapes) if shapes else None
+
+
 def roofline_gaps(layers: list[LayerReport], array) -> list:
     """One line for each layer and run below ROOFLINE_GOAL of its bound: the cycles above
     the bound, the cause (``GAP_CAUSES``) and where the slowest accelerator spent its
-    cycles (its counters)."""
+    cycles (its counters); and, where the array on its own needs more than the bound over
+    ROOFLINE_GOAL (``array_floor``), that the layer cannot reach the goal on this array."""
     gaps = []
     for layer in layers:
         for kind, record in (("baseline", layer.baseline), ("pruned", layer.pruned)):
@@ -367,9 +383,18 @@ def roofline_gaps(layers: list[LayerReport], array) -> list:
                         f"of its {roof.cycles:,} cycles, {b['compute']:,} issuing vectors, "
                         f"{b['weight_loading']:,} loading weight tiles into the array, "
                         f"{b['weight_wait']:,} waiting for weight tiles from DRAM, {b['accumulation_wait']:,} "
-                        f"waiting for partial sums, {b['dma_in_out']:,} loading inputs and storing outputs, "
-                        f"{b['drain']:,} draining the array, {b['inter_layer']:,} host data movement")
+                        f"waiting for partial sums, {b['dma_in_out']:,} loading inputs and storing outputs "
+                        f"after the array, "
+                        f"{b['drain']:,} draining the array, {b['inter_layer']:,} host data movement"
+                        + _unreachable(roof, array_floor(record, array)))
     return gaps
+
+
+def _unreachable(roof: Roofline, floor: int | None) -> str:
+    if floor is None or roof.bound_cycles >= ROOFLINE_GOAL * floor:
+        return ""
+    return (f"; it cannot reach {ROOFLINE_GOAL:.0%} on this array: with every weight in place the array "
+            f"alone needs {floor:,} cycles for it, so {roof.bound_cycles / floor:.0%} at best")
 
 
 def simulation_speed(base, pruned, wall_seconds: float) -> dict:
@@ -523,7 +548,7 @@ def markdown(r: dict) -> str:
                  "; **FP=behavioural**: the PEs computed with the C model, not the RTL FP units."),
               "", "Columns: *compute* = cycles the slowest accelerator issued vectors; *weight wait + bus* = "
               "cycles its array waited for weight tiles (the shared bus) or accumulators; *DMA in/out* = "
-              "loading inputs/bias and storing outputs; *inter-layer* = host scatter/gather of block "
+              "loading inputs/bias and storing what is left of the outputs once the array is done; *inter-layer* = host scatter/gather of block "
               "activations and host operations' data movement, charged at the bus bandwidth.", "", "![cycles per layer](cycles_per_layer.png)", ""]
     return "\n".join(lines)
 

@@ -14,7 +14,13 @@ Python step per bus beat.  Rules, each from the block named:
   command is taken the first cycle of its state, and the state ends the
   cycle after the DMA dropped ``busy``.  RUN starts the array and the weight
   command together; it ends the cycle after the array raised ``done``.  The
-  ``cycles`` counter counts start -> DONE.
+  first cycle in RUN that finds the weight command ended while the array is
+  still busy issues the STORE command early; its W data then reads word w
+  only once w is final (the last K-tile wrote it: ``latency + 2`` cycles
+  after its issue, or all words once the array is done), and STORE waits for
+  that command to end.  A write command leaves the read engines, and the
+  ring's arrived count, as they were.  The ``cycles`` counter counts
+  start -> DONE.
 * DMA (hw/dma.py): one read engine per port, engine c reading the pages
   ``page % M == c``; whole words take the scratchpad's write port earliest
   word first (the others hold their beat); the ring counts words without a
@@ -88,6 +94,7 @@ class _Array:
         self.MT = -(-M // array.cols)
         self.tiles = -(-K // array.rows) * self.MT
         self.starts, self.first, self.issues = [], [], {}
+        self.final = []     # per result word, the running cycle from which it is final
         self.t = 0
         self.last = None
 
@@ -106,6 +113,8 @@ class _Array:
         else:
             issue = start + n
         self.issues[j] = issue
+        if j >= self.tiles - self.MT:              # the last K-tile: its words are final when written
+            self.final.extend((issue + a.latency + 2).tolist())
         self.first.append(int(issue[0]))
         self.t = int(issue[-1]) + 1
         self.last = int(issue[-1])
@@ -190,11 +199,13 @@ class _ReadEngine:
 class _Dma:
     """hw/dma.py's registers; one command at a time, its reads over ``channels`` engines."""
 
-    def __init__(self, soc: SoCParams, consumed):
+    def __init__(self, soc: SoCParams, consumed, results_ready):
         d = soc.dma
         self.beat = d.beat_bytes
         self.kc, self.kr = d.beats_per_word(soc.array.cols), d.beats_per_word(soc.array.rows)
         self.consumed = consumed          # f(t): the array's consumed ring words in cycle t
+        self.results_ready = results_ready  # f(t): result words final in cycle t (the port's ready)
+        self.now = 0                      # the cycle being stepped
         self.engines = [_ReadEngine(soc, c) for c in range(d.channels)]
         self.active = self.ring = False
         self.words = 0
@@ -202,9 +213,12 @@ class _Dma:
     def latch(self, write, ring, addr, words, inputs):
         k = self.kc if write or not inputs else self.kr
         beats = words * k
-        self.active, self.writing, self.ring, self.k, self.words = words != 0, write, ring, k, words
-        for e in self.engines:
-            e.latch(addr, 0 if write else beats, k, ring)
+        self.active, self.writing, self.k = words != 0, write, k
+        if not write:
+            self.ring, self.words = ring, words
+        if not write:                      # a write leaves the reader (and the ring's arrived) as it was
+            for e in self.engines:
+                e.latch(addr, beats, k, ring)
         self.aw_addr = self.w_addr = addr
         self.aw_left = self.w_left = beats if write else 0
         self.aw_bursts = self.w_bursts = self.b_done = 0
@@ -259,7 +273,7 @@ class _Dma:
     def _w_step(self, aw, aw_fire, w_fire, b_fire):
         # the accumulator read port (sync read), one word ahead of the beats
         rd_addr = self.w_ptr + 1 if self.w_have else self.w_ptr
-        rd_en = not (self.rd_valid and self.rd_q == rd_addr)
+        rd_en = not (self.rd_valid and self.rd_q == rd_addr) and rd_addr < self.results_ready(self.now)
         rd_q, rd_valid = self.rd_q, self.rd_valid
         if rd_en:
             self.rd_q, self.rd_valid = rd_addr, True
@@ -404,12 +418,20 @@ class _Node:
         self.words = {"x": KT * layer.N, "b": MT, "w": KT * MT * R, "y": MT * layer.N}
         self.array = _Array(soc.array, layer.M, layer.K, layer.N)
         self.freed = []                    # cycles from which each consumed tile's ring words are free
-        self.dma = _Dma(soc, self._consumed)
-        self.state, self.issued, self.acc_started = "IDLE", False, False
+        self.dma = _Dma(soc, self._consumed, self._results_ready)
+        self.state, self.issued, self.acc_started, self.storing = "IDLE", False, False, False
         self.run0 = self.done_at = self.finish = None
 
     def _consumed(self, t):
         return bisect_right(self.freed, t) * self.R
+
+    def _results_ready(self, t):
+        if self.done_at is not None and t >= self.done_at:
+            return 1 << 24                         # the array is idle: every word
+        return bisect_right(self.array.final, t - (self.run0 + 4))
+
+    def _array_busy(self, t):
+        return self.done_at is None or t < self.done_at
 
     def _command(self):
         p, w = self.place, self.words
@@ -450,6 +472,12 @@ class _Node:
         if not self.issued and not active0:
             self.dma.latch(*self._command()[s])
             self.issued = changed = True
+        elif s == "RUN" and self.storing:          # the early write-back runs: STORE waits for it
+            if not self._array_busy(t):
+                self.state, changed = "STORE", True
+        elif s == "RUN" and not active0 and self._array_busy(t):
+            self.dma.latch(*self._command()["STORE"])   # the last weight is in: write back early
+            self.storing = changed = True
         elif self.issued and not active0:
             if s != "RUN" or (self.done_at is not None and t >= self.done_at):
                 self.issued = False
@@ -462,6 +490,8 @@ class _Node:
         if self.done_at is not None:
             times.append(self.done_at)
         times += [f for f in self.freed if f > t][:1]
+        if self.storing:                           # the write-back waits for the next final word
+            times += [self.run0 + 4 + f for f in self.array.final if self.run0 + 4 + f > t][:1]
         return times
 
 
@@ -569,6 +599,7 @@ def simulate(soc: SoCParams, layers: dict, mem: MemoryParams = MemoryParams(), w
             d = n.dma
             masters = [i * M + c for c in range(M)]
             before = (d.active, [e.ar_hold for e in d.engines], d.w_state() if d.active and d.writing else None)
+            d.now = t
             word = d.step([ars[mi] for mi in masters], [ar_fire.get(mi, False) for mi in masters],
                           [r_fire.get(mi, False) for mi in masters], [r_last.get(mi, False) for mi in masters],
                           aws[i * M], aw_fire.get(i * M, False), w_fire.get(i * M, False), b_fire.get(i * M, False))
