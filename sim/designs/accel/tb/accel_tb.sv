@@ -57,7 +57,7 @@ module accel_tb #(
         .start(start), .m(dim_m), .k(dim_k), .n(dim_n), .use_bias(use_bias), .relu(relu),
         .busy(acc_busy), .done(acc_done), .error(acc_error),
         .wr_en(wr_en), .wr_mem(wr_mem), .wr_addr(wr_addr), .wr_data(wr_data),
-        .rd_en(1'b1), .rd_addr(rd_addr), .rd_data(rd_data),
+        .rd_en(1'b1), .rd_addr(rd_addr), .rd_data(rd_data), .rd_ready(),   // read after done: every word final
         .cycles_total(cycles_total), .cycles_setup(cycles_setup), .cycles_compute(cycles_compute),
         .cycles_weight_wait(cycles_weight_wait), .cycles_stall(cycles_stall),
         .cycles_drain(cycles_drain), .cycles_weight_load(cycles_weight_load),
