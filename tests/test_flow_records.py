@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from sim.flow.records import LayerReport, PhaseRecord, Roofline, total_roofline
@@ -26,10 +27,30 @@ def test_roofline_picks_the_larger_bound():
     assert (bus.bound, bus.bound_cycles, bus.roofline_fraction) == ("bus", 900, 0.9)
     compute = Roofline(bus_bound_cycles=100, compute_bound_cycles=400, cycles=800)
     assert compute.as_dict() == {"bus_bound_cycles": 100, "compute_bound_cycles": 400, "cycles": 800,
-                                 "bound": "compute", "roofline_fraction": 0.5}
+                                 "bound": "compute", "roofline_fraction": 0.5, "array_floor_cycles": None}
     total = total_roofline([bus, compute])
     assert total == {"bus_bound_cycles": 1000, "compute_bound_cycles": 900, "bound_cycles": 1300,
-                     "cycles": 1800, "roofline_fraction": pytest.approx(1300 / 1800)}
+                     "cycles": 1800, "roofline_fraction": pytest.approx(1300 / 1800), "without_array_bound": None}
+
+
+def test_the_total_without_array_bound_layers_leaves_out_exactly_those():
+    # bound 400 < 0.9 x floor 450: array-bound; bound 405 = 0.9 x 450: not
+    bound_by_array = Roofline(bus_bound_cycles=400, compute_bound_cycles=64, cycles=650, array_floor_cycles=450)
+    at_the_edge = Roofline(bus_bound_cycles=405, compute_bound_cycles=64, cycles=500, array_floor_cycles=450)
+    bus = Roofline(bus_bound_cycles=900, compute_bound_cycles=500, cycles=1000, array_floor_cycles=600)
+    assert (bound_by_array.array_bound, at_the_edge.array_bound, bus.array_bound) == (True, False, False)
+    total = total_roofline([bus, bound_by_array, at_the_edge])
+    assert total["roofline_fraction"] == pytest.approx(1705 / 2150)
+    assert total["without_array_bound"] == {"bound_cycles": 1305, "cycles": 1500,
+                                            "roofline_fraction": pytest.approx(1305 / 1500)}
+    assert total_roofline([bound_by_array])["without_array_bound"] is None      # nothing left to show
+
+
+@pytest.mark.parametrize("fraction,shown", [(0.897, "89.7%"), (0.8949, "89%"), (0.9, "90%"), (0.96, "96%"),
+                                            (0.2, "20%")])
+def test_a_share_just_under_the_goal_is_not_rounded_up_to_it(fraction, shown):
+    from sim.flow.records import share
+    assert share(fraction) == shown
 
 
 def test_phase_record_serialises_without_the_energy_inputs():
@@ -89,18 +110,43 @@ def test_a_layer_under_its_bound_gets_one_line_naming_its_largest_cause(parts, c
     ([300, 784], 8570, True),     # LeNet's fc1 at two ports: 250 tiles at 33 cycles fit under the bus bound
 ])
 def test_a_layer_whose_array_alone_exceeds_its_bound_says_it_cannot_reach_the_goal(shape, bound, reachable):
+    from types import SimpleNamespace
     from hw.config import ArrayParams
-    from sim.flow.experiment import array_floor, roofline_gaps
+    from hw.soc import SoCParams
+    from sim.flow.experiment import roofline, roofline_gaps
     from sim.golden.perf import cycles
     array = ArrayParams(32, 32)
-    record = _record("fc", 2 * bound, bound, 100)
-    record.per_accelerator = _counters(2 * bound, stall=bound)
-    record.per_accelerator[0]["shape"] = shape
     floor = cycles(array, *shape, 16)["total"]
-    assert array_floor(record, array) == floor
+    # the flow's roofline takes the floor from the largest of the phase's blocks
+    jobs = {p: SimpleNamespace(W=np.zeros((M, K)), X=np.zeros((K, 16))) for p, (M, K) in
+            enumerate([shape, [shape[0] // 2, shape[1]]])}
+    roof = roofline(SoCParams(accelerators=2, array=array), jobs, {"read_beats": bound, "write_beats": 0},
+                    2 * bound, 0)
+    assert roof.array_floor_cycles == floor and roof.bus_bound_cycles == bound
+    record = _record("fc", 2 * bound, bound, 100)
+    record.roofline = roof
+    record.per_accelerator = _counters(2 * bound, stall=bound)
     fast = _record("fc1", 1000, 950, 500)
     [line] = roofline_gaps([LayerReport(record, fast, breakdown={}, placement={})], array)
     print(line)
     assert ("cannot reach 90% on this array" in line) == (not reachable) == (bound < 0.9 * floor)
     if not reachable:
         assert f"alone needs {floor:,} cycles for it, so {bound / floor:.0%} at best" in line
+
+
+def test_the_report_and_the_sweep_give_the_total_without_array_bound_layers():
+    from sim.flow.experiment import _roofline_summary, point_roofline, total_roofline as run_total
+    fc1 = _record("fc1", 1000, 950, 500)
+    classifier = _record("classifier", 650, 209, 64)
+    classifier.roofline = Roofline(bus_bound_cycles=209, compute_bound_cycles=64, cycles=650, array_floor_cycles=417)
+    totals = {"baseline": run_total([fc1, classifier]), "pruned": run_total([fc1])}
+    assert totals["baseline"]["array_bound_layers"] == ["classifier"] and totals["pruned"]["array_bound_layers"] == []
+    text = _roofline_summary(totals)
+    print(text)
+    assert text.startswith("Roofline: the baseline runs at 70% of its bound (1,159 cycles")
+    assert text.endswith("Leaving out the layers that cannot reach 90% on this array (below), "
+                         "the baseline run at 95% without classifier.")
+    point = point_roofline(totals)
+    assert point["roofline"] == {"baseline": pytest.approx(1159 / 1650), "pruned": 0.95}
+    assert point["roofline_without_array_bound"] == {"baseline": 0.95, "pruned": None}
+    assert point["array_bound_layers"] == ["classifier"]

@@ -37,7 +37,7 @@ from sim.core.constants import CLOCK_HZ, DRAM_BYTES_PER_CYCLE, PAPER_ENERGY_RATI
 from sim.core.runner import BUILD_ROOT, SimulationError
 
 from . import records as rec
-from .records import LayerReport, PhaseRecord, Roofline
+from .records import ROOFLINE_GOAL, LayerReport, PhaseRecord, Roofline, share
 
 if TYPE_CHECKING:
     from hw.config import ArrayParams
@@ -135,17 +135,33 @@ def roofline(params, jobs: dict, dram: dict, cycles: int, host_cycles: int) -> R
       ceil(K/R) ceil(M/C) max(N, R): one vector enters the array a cycle and
       one weight row loads a cycle, a tile's rows loading while the tile
       before it computes, so a tile holds the array at least max(N, R) cycles;
-    * roofline_fraction = max(bounds) / cycles."""
+    * roofline_fraction = max(bounds) / cycles;
+    * beside them, the array floor: the largest block's cycles on the array alone with
+      every weight in place (sim/golden/perf.py), which no memory system lowers."""
+    from sim.golden.perf import cycles as array_cycles
     R, C = params.array.rows, params.array.cols
     compute = max(-(-job.W.shape[1] // R) * -(-job.W.shape[0] // C) * max(job.X.shape[1], R)
                   for job in jobs.values())
     bus = -(-(dram["read_beats"] + dram["write_beats"]) // params.mem_ports) + host_cycles
-    return Roofline(bus_bound_cycles=int(bus), compute_bound_cycles=int(compute), cycles=int(cycles))
+    floor = max(array_cycles(params.array, *job.W.shape, job.X.shape[1])["total"] for job in jobs.values())
+    return Roofline(bus_bound_cycles=int(bus), compute_bound_cycles=int(compute), cycles=int(cycles),
+                    array_floor_cycles=int(floor))
+
+
+def point_roofline(totals: dict) -> dict:
+    """A sweep point's roofline fields from a run's ``totals.roofline``: each run's fraction,
+    and the fraction without its array-bound layers (None where it has none)."""
+    without = {k: (v["without_array_bound"] or {}).get("roofline_fraction") for k, v in totals.items()}
+    return {"roofline": {k: v["roofline_fraction"] for k, v in totals.items()},
+            "roofline_without_array_bound": without,
+            "array_bound_layers": sorted({name for v in totals.values() for name in v["array_bound_layers"]})}
 
 
 def total_roofline(records) -> dict:
-    """The run's bound (records with a ``roofline``): the sum of its layers'."""
-    return rec.total_roofline(r.roofline for r in records)
+    """The run's bound (records with a ``roofline``): the sum of its layers', and the layers
+    that cannot reach ROOFLINE_GOAL on this array (``Roofline.array_bound``)."""
+    return {**rec.total_roofline(r.roofline for r in records),
+            "array_bound_layers": [r.name for r in records if r.roofline.array_bound]}
 
 
 PROGRESS_CYCLES = 10_000           # the testbench reports every this many simulated cycles
@@ -337,8 +353,6 @@ def breakdown(record: PhaseRecord, array: "ArrayParams") -> dict:
             "inter_layer": record.inter_layer_cycles + record.host_op_cycles}
 
 
-ROOFLINE_GOAL = 0.9
-
 # Why a layer is under its bound: of the parts of its cycles that its bound does not
 # already count (issuing vectors and a tile's max(N, R) cycles are the compute bound,
 # moving bytes at the ports' rate the bus bound), the largest.
@@ -355,20 +369,11 @@ GAP_CAUSES = {
 }
 
 
-def array_floor(record: PhaseRecord, array: "ArrayParams") -> int | None:
-    """Cycles the phase's largest block needs on the array alone, with every weight already
-    in place (sim/golden/perf.py): a floor that no memory system lowers.  None for records
-    without the blocks' shapes."""
-    from sim.golden.perf import cycles
-    shapes = [a["shape"] for a in record.per_accelerator.values() if "shape" in a]
-    return max(cycles(array, M, K, record.batch)["total"] for M, K in shapes) if shapes else None
-
-
 def roofline_gaps(layers: list[LayerReport], array) -> list:
     """One line for each layer and run below ROOFLINE_GOAL of its bound: the cycles above
     the bound, the cause (``GAP_CAUSES``) and where the slowest accelerator spent its
     cycles (its counters); and, where the array on its own needs more than the bound over
-    ROOFLINE_GOAL (``array_floor``), that the layer cannot reach the goal on this array."""
+    ROOFLINE_GOAL (``Roofline.array_bound``), that the layer cannot reach the goal on this array."""
     gaps = []
     for layer in layers:
         for kind, record in (("baseline", layer.baseline), ("pruned", layer.pruned)):
@@ -378,7 +383,7 @@ def roofline_gaps(layers: list[LayerReport], array) -> list:
             b = breakdown(record, array)
             cause = max(GAP_CAUSES, key=lambda part: b[part])
             why = GAP_CAUSES[cause].format(period=array.min_tile_period, per_tile=max(record.batch, array.rows))
-            gaps.append(f"{kind} {layer.name}: {roof.roofline_fraction:.0%} of its {roof.bound} bound, "
+            gaps.append(f"{kind} {layer.name}: {share(roof.roofline_fraction)} of its {roof.bound} bound, "
                         f"{roof.cycles - roof.bound_cycles:,} cycles above it, mostly {why}; "
                         f"of its {roof.cycles:,} cycles, {b['compute']:,} issuing vectors, "
                         f"{b['weight_loading']:,} loading weight tiles into the array, "
@@ -386,15 +391,33 @@ def roofline_gaps(layers: list[LayerReport], array) -> list:
                         f"waiting for partial sums, {b['dma_in_out']:,} loading inputs and storing outputs "
                         f"after the array, "
                         f"{b['drain']:,} draining the array, {b['inter_layer']:,} host data movement"
-                        + _unreachable(roof, array_floor(record, array)))
+                        + _unreachable(roof))
     return gaps
 
 
-def _unreachable(roof: Roofline, floor: int | None) -> str:
-    if floor is None or roof.bound_cycles >= ROOFLINE_GOAL * floor:
+def _unreachable(roof: Roofline) -> str:
+    if not roof.array_bound:
         return ""
+    floor = roof.array_floor_cycles
     return (f"; it cannot reach {ROOFLINE_GOAL:.0%} on this array: with every weight in place the array "
-            f"alone needs {floor:,} cycles for it, so {roof.bound_cycles / floor:.0%} at best")
+            f"alone needs {floor:,} cycles for it, so {share(roof.bound_cycles / floor)} at best")
+
+
+def _roofline_summary(totals: dict) -> str:
+    """The report's roofline sentence: each run's share of its bound, and the same without the
+    layers that cannot reach ROOFLINE_GOAL on this array, where there are such layers."""
+    rb, rp = totals["baseline"], totals["pruned"]
+    text = (f"Roofline: the baseline runs at {share(rb['roofline_fraction'])} of its bound "
+            f"({rb['bound_cycles']:,} cycles: per layer the larger of the bus bound, DRAM beats / ports, and the "
+            f"compute bound, weight tiles x max(vectors, rows)), the pruned run at {share(rp['roofline_fraction'])} "
+            f"({rp['bound_cycles']:,} cycles).")
+    without = [f"the {kind} run at {share(tr['without_array_bound']['roofline_fraction'])} without "
+               f"{', '.join(tr['array_bound_layers'])}"
+               for kind, tr in (("baseline", rb), ("pruned", rp)) if tr["without_array_bound"]]
+    if without:
+        text += (f" Leaving out the layers that cannot reach {ROOFLINE_GOAL:.0%} on this array (below), "
+                 f"{' and '.join(without)}.")
+    return text
 
 
 def simulation_speed(base, pruned, wall_seconds: float) -> dict:
@@ -492,7 +515,7 @@ def markdown(r: dict) -> str:
              "| layer | shape | blocks | baseline cycles | pruned cycles | speedup | compute | weight wait + bus "
              "| DMA in/out | inter-layer | roofline, baseline | roofline, pruned | bit-exact |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    roof = lambda x: f"{x['roofline_fraction']:.0%} of {x['bound']}"
+    roof = lambda x: f"{share(x['roofline_fraction'])} of {x['bound']}"
     for l in r["layers"]:
         b = l["breakdown"]
         lines.append(f"| {l['name']} | {l['shape'][0]}x{l['shape'][1]} | {l['accelerators']} | "
@@ -500,11 +523,7 @@ def markdown(r: dict) -> str:
                      f"{b['compute']:,} | {b['weight_wait_and_bus']:,} | {b['dma_in_out']:,} | "
                      f"{b['inter_layer']:,} | {roof(l['roofline']['baseline'])} | {roof(l['roofline']['pruned'])} | "
                      f"{'yes' if l['bit_exact'] else 'NO'} |")
-    rb, rp = t["roofline"]["baseline"], t["roofline"]["pruned"]
-    lines += ["", f"Roofline: the baseline runs at {rb['roofline_fraction']:.0%} of its bound "
-              f"({rb['bound_cycles']:,} cycles: per layer the larger of the bus bound, DRAM beats / ports, and the "
-              f"compute bound, weight tiles x max(vectors, rows)), the pruned run at {rp['roofline_fraction']:.0%} "
-              f"({rp['bound_cycles']:,} cycles)."]
+    lines += ["", _roofline_summary(t["roofline"])]
     if r["roofline_gaps"]:
         lines += ["", f"Below {ROOFLINE_GOAL:.0%} of the bound, where the cycles went (slowest accelerator):", ""]
         lines += [f"- {gap}" for gap in r["roofline_gaps"]]

@@ -64,6 +64,5 @@ def point(args, accelerators, base: list) -> dict:
     return {"partitions": args.partitions, "mem_ports": args.mem_ports, "speedup": total_base / total,
             "energy_ratio": None, "cycles": total, "baseline_cycles": total_base, "bit_exact": None,
             "verified": None, "inter_layer_cycles": sum(p.inter_layer_cycles for p in pruned),
-            "roofline": {"baseline": flow.total_roofline(base)["roofline_fraction"],
-                         "pruned": flow.total_roofline(pruned)["roofline_fraction"]},
+            **flow.point_roofline({"baseline": flow.total_roofline(base), "pruned": flow.total_roofline(pruned)}),
             "accuracy": prepared.accuracy.get("retrained", {}).get("top1"), "engine": "model"}

@@ -11,14 +11,29 @@ docs (docs/flow.md, "report.json") list the keys.
 
 from dataclasses import dataclass, field
 
+ROOFLINE_GOAL = 0.9
+
+
+def share(fraction: float) -> str:
+    """A fraction as a percentage: whole percents, but one decimal where whole percents would
+    round a figure below ROOFLINE_GOAL up to it (89.7 %, not 90 %)."""
+    if fraction < ROOFLINE_GOAL <= round(fraction, 2):
+        return f"{fraction:.1%}"
+    return f"{fraction:.0%}"
+
 
 @dataclass(frozen=True)
 class Roofline:
-    """How close a layer's cycles come to its bounds (see ``experiment.roofline``)."""
+    """How close a layer's cycles come to its bounds (see ``experiment.roofline``).
+
+    ``array_floor_cycles``: the cycles its largest block needs on the array alone, with
+    every weight already in place (sim/golden/perf.py), a floor no memory system lowers;
+    a layer whose floor is above its bound / ROOFLINE_GOAL cannot reach the goal."""
 
     bus_bound_cycles: int
     compute_bound_cycles: int
     cycles: int
+    array_floor_cycles: int | None = None
 
     @property
     def bound_cycles(self) -> int:
@@ -32,19 +47,32 @@ class Roofline:
     def roofline_fraction(self) -> float:
         return self.bound_cycles / self.cycles
 
+    @property
+    def array_bound(self) -> bool:
+        """The array alone needs more than bound / ROOFLINE_GOAL: the goal is out of reach."""
+        return self.array_floor_cycles is not None and self.bound_cycles < ROOFLINE_GOAL * self.array_floor_cycles
+
     def as_dict(self) -> dict:
         return {"bus_bound_cycles": self.bus_bound_cycles, "compute_bound_cycles": self.compute_bound_cycles,
-                "cycles": self.cycles, "bound": self.bound, "roofline_fraction": self.roofline_fraction}
+                "cycles": self.cycles, "bound": self.bound, "roofline_fraction": self.roofline_fraction,
+                "array_floor_cycles": self.array_floor_cycles}
+
+
+def _sums(rooflines: list) -> dict:
+    bound, cycles = sum(r.bound_cycles for r in rooflines), sum(r.cycles for r in rooflines)
+    return {"bound_cycles": bound, "cycles": cycles, "roofline_fraction": bound / cycles}
 
 
 def total_roofline(rooflines) -> dict:
-    """A run's bound: its layers run one after another, so it is the sum of theirs."""
+    """A run's bound: its layers run one after another, so it is the sum of theirs.
+    ``without_array_bound``: the same over the layers that can reach ROOFLINE_GOAL
+    (None when every layer can, or none)."""
     rooflines = list(rooflines)
-    bound = sum(r.bound_cycles for r in rooflines)
-    cycles = sum(r.cycles for r in rooflines)
+    reachable = [r for r in rooflines if not r.array_bound]
     return {"bus_bound_cycles": sum(r.bus_bound_cycles for r in rooflines),
             "compute_bound_cycles": sum(r.compute_bound_cycles for r in rooflines),
-            "bound_cycles": bound, "cycles": cycles, "roofline_fraction": bound / cycles}
+            **_sums(rooflines),
+            "without_array_bound": _sums(reachable) if 0 < len(reachable) < len(rooflines) else None}
 
 
 @dataclass

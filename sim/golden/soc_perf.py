@@ -59,6 +59,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hw.node import REGISTERS
+from hw.scratchpad import ADDR_BITS
 from hw.soc import SoCParams
 from sim.designs.soc.soc_layout import PAGE, layer_placement, phase_window
 from sim.designs.soc.soc_tb import MemoryParams
@@ -205,7 +206,6 @@ class _Dma:
         self.kc, self.kr = d.beats_per_word(soc.array.cols), d.beats_per_word(soc.array.rows)
         self.consumed = consumed          # f(t): the array's consumed ring words in cycle t
         self.results_ready = results_ready  # f(t): result words final in cycle t (the port's ready)
-        self.now = 0                      # the cycle being stepped
         self.engines = [_ReadEngine(soc, c) for c in range(d.channels)]
         self.active = self.ring = False
         self.words = 0
@@ -214,9 +214,8 @@ class _Dma:
         k = self.kc if write or not inputs else self.kr
         beats = words * k
         self.active, self.writing, self.k = words != 0, write, k
-        if not write:
-            self.ring, self.words = ring, words
         if not write:                      # a write leaves the reader (and the ring's arrived) as it was
+            self.ring, self.words = ring, words
             for e in self.engines:
                 e.latch(addr, beats, k, ring)
         self.aw_addr = self.w_addr = addr
@@ -251,9 +250,9 @@ class _Dma:
     def w_last(self):
         return self.w_burst_left == 1 if self.w_in_burst else self._burst(self.w_addr, self.w_left) == 1
 
-    def step(self, ars, ar_fires, r_fires, r_lasts, aw, aw_fire, w_fire, b_fire):
-        """The clock edge (per engine: its AR, AR handshake, R handshake and RLAST); returns
-        whether a word completed."""
+    def step(self, t, ars, ar_fires, r_fires, r_lasts, aw, aw_fire, w_fire, b_fire):
+        """The clock edge of cycle t (per engine: its AR, AR handshake, R handshake and RLAST);
+        returns whether a word completed."""
         if not self.active:
             return False
         finished = ((not self.writing and all(e.idle for e in self.engines))
@@ -263,17 +262,17 @@ class _Dma:
         for e, ar, ar_fire, r_fire, r_last in zip(self.engines, ars, ar_fires, r_fires, r_lasts):
             word_done |= e.step(ar, ar_fire, r_fire, r_last)
         if self.writing:
-            self._w_step(aw, aw_fire, w_fire, b_fire)
+            self._w_step(t, aw, aw_fire, w_fire)
         if finished:
             self.active = False
         if b_fire:
             self.b_done += 1
         return word_done
 
-    def _w_step(self, aw, aw_fire, w_fire, b_fire):
+    def _w_step(self, t, aw, aw_fire, w_fire):
         # the accumulator read port (sync read), one word ahead of the beats
         rd_addr = self.w_ptr + 1 if self.w_have else self.w_ptr
-        rd_en = not (self.rd_valid and self.rd_q == rd_addr) and rd_addr < self.results_ready(self.now)
+        rd_en = not (self.rd_valid and self.rd_q == rd_addr) and rd_addr < self.results_ready(t)
         rd_q, rd_valid = self.rd_q, self.rd_valid
         if rd_en:
             self.rd_q, self.rd_valid = rd_addr, True
@@ -427,7 +426,7 @@ class _Node:
 
     def _results_ready(self, t):
         if self.done_at is not None and t >= self.done_at:
-            return 1 << 24                         # the array is idle: every word
+            return (1 << ADDR_BITS) - 1            # the array is idle: every word (the port's ready)
         return bisect_right(self.array.final, t - (self.run0 + 4))
 
     def _array_busy(self, t):
@@ -489,9 +488,10 @@ class _Node:
         times = [self.t0] if self.state == "IDLE" else []
         if self.done_at is not None:
             times.append(self.done_at)
-        times += [f for f in self.freed if f > t][:1]
+        times += self.freed[bisect_right(self.freed, t):][:1]
         if self.storing:                           # the write-back waits for the next final word
-            times += [self.run0 + 4 + f for f in self.array.final if self.run0 + 4 + f > t][:1]
+            running = self.run0 + 4
+            times += [running + f for f in self.array.final[bisect_right(self.array.final, t - running):][:1]]
         return times
 
 
@@ -599,8 +599,7 @@ def simulate(soc: SoCParams, layers: dict, mem: MemoryParams = MemoryParams(), w
             d = n.dma
             masters = [i * M + c for c in range(M)]
             before = (d.active, [e.ar_hold for e in d.engines], d.w_state() if d.active and d.writing else None)
-            d.now = t
-            word = d.step([ars[mi] for mi in masters], [ar_fire.get(mi, False) for mi in masters],
+            word = d.step(t, [ars[mi] for mi in masters], [ar_fire.get(mi, False) for mi in masters],
                           [r_fire.get(mi, False) for mi in masters], [r_last.get(mi, False) for mi in masters],
                           aws[i * M], aw_fire.get(i * M, False), w_fire.get(i * M, False), b_fire.get(i * M, False))
             if word and d.ring:

@@ -90,10 +90,21 @@ def energy_section(layers, *, baseline=None, partitions=None, tables=None, clock
             }
         section["comparison"] = comparison
     if tables:
-        section["tables"] = {name: {"path": t.path, "description": t.description, "figures": t.provenance()}
+        section["tables"] = {name: {"path": _shown_path(t.path), "description": t.description,
+                                    "figures": t.provenance()}
                              for name, t in tables.items()}
         section["shared"] = shared_figures(tables)
     return section
+
+
+def _shown_path(path: str) -> str:
+    """A table's path as the report shows it: relative to the repository when inside it, so a
+    committed report names no machine's folders."""
+    repo = Path(__file__).resolve().parents[2]
+    try:
+        return str(Path(path).resolve().relative_to(repo))
+    except ValueError:
+        return str(path)
 
 
 def shared_figures(tables: dict) -> str:
