@@ -79,6 +79,17 @@ def check_roofline(report):
         total = report["totals"]["roofline"][kind]
         assert total["cycles"] == report["totals"]["cycles" if kind == "pruned" else "baseline_cycles"]
         assert 0 < total["roofline_fraction"] <= 1
+        # the array-bound layers: their array alone needs more than bound / 0.9, and their lines say so
+        bound_by_array = [l["name"] for l in report["layers"]
+                          if max(l["roofline"][kind]["bus_bound_cycles"], l["roofline"][kind]["compute_bound_cycles"])
+                          < 0.9 * l["roofline"][kind]["array_floor_cycles"]]
+        assert total["array_bound_layers"] == bound_by_array
+        for name in bound_by_array:
+            [line] = [g for g in report["roofline_gaps"] if g.startswith(f"{kind} {name}: ")]
+            assert "cannot reach 90% on this array" in line
+        if total["without_array_bound"]:
+            rest = [l["roofline"][kind] for l in report["layers"] if l["name"] not in bound_by_array]
+            assert total["without_array_bound"]["cycles"] == sum(r["cycles"] for r in rest)
 
 
 def test_a_wrong_fusion_fails_the_run(tmp_path, monkeypatch, capsys):

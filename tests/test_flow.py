@@ -183,6 +183,11 @@ def test_sweep_report():
         assert one["cycles"] == one["baseline_cycles"] + one["inter_layer_cycles"]
         assert two["baseline_cycles"] == one["baseline_cycles"]
         assert two["speedup"] > 1.5 and two["energy_ratio"] > 1.0
+    for p in points.values():          # the roofline without array-bound layers: there only if some are
+        assert 0 < p["roofline"]["pruned"] <= 1
+        for kind, fraction in p["roofline_without_array_bound"].items():
+            assert (fraction is None) or (p["array_bound_layers"] and 0 < fraction <= 1)
     text = (out / "report.md").read_text()
+    assert "without array-bound layers" in text
     assert text.count("| 2 |") >= 2 and "speedup_energy_vs_p.png" in text
     assert (out / "speedup_energy_vs_p.png").stat().st_size > 0

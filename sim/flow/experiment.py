@@ -556,19 +556,22 @@ def markdown(r: dict) -> str:
             f"(torch {pct(r['torch_accuracy']['baseline'])}), pruned {pct(r['hardware_accuracy']['pruned'])} "
             f"(torch {pct(r['torch_accuracy']['pruned'])}); hardware predictions equal torch's: baseline "
             f"{r['predictions_match_torch']['baseline']}, pruned {r['predictions_match_torch']['pruned']}.", ""]
-    lines += [
-              f"Correctness: every output bit-exact against the golden model: {r['correctness']['bit_exact']}.",
-              "", f"Energy ({t['energy_table']}): {t['baseline_energy_pj'] / 1e6:.2f} uJ -> {t['energy_pj'] / 1e6:.2f} uJ, "
-              f"ratio {t['energy_ratio']:.2f}x (paper {PAPER['energy_ratio_p3']}x); method: {r['energy']['method']}.",
-              "", "Simulation: " + ", ".join(f"{soc} SoC {v['cycles_per_second']:,.0f} cycles/s"
-                                             for soc, v in r["simulation"]["by_soc"].items())
-              + f" (simulator processes, start-up included); the run took {r['simulation']['wall_seconds']:,.0f} s"
-              + ("." if r.get("fp_units", "rtl") == "rtl" else
-                 "; **FP=behavioural**: the PEs computed with the C model, not the RTL FP units."),
-              "", "Columns: *compute* = cycles the slowest accelerator issued vectors; *weight wait + bus* = "
+    speeds = ", ".join(f"{soc} SoC {v['cycles_per_second']:,.0f} cycles/s"
+                       for soc, v in r["simulation"]["by_soc"].items())
+    fp_note = ("." if r.get("fp_units", "rtl") == "rtl" else
+               "; **FP=behavioural**: the PEs computed with the C model, not the RTL FP units.")
+    lines += [f"Correctness: every output bit-exact against the golden model: {r['correctness']['bit_exact']}.", "",
+              f"Energy ({t['energy_table']}): {t['baseline_energy_pj'] / 1e6:.2f} uJ -> {t['energy_pj'] / 1e6:.2f} uJ, "
+              f"ratio {t['energy_ratio']:.2f}x (paper {PAPER['energy_ratio_p3']}x); "
+              f"method: {r['energy']['method']}.", "",
+              f"Simulation: {speeds} (simulator processes, start-up included); the run took "
+              f"{r['simulation']['wall_seconds']:,.0f} s{fp_note}", "",
+              "Columns: *compute* = cycles the slowest accelerator issued vectors; *weight wait + bus* = "
               "cycles its array waited for weight tiles (the shared bus) or accumulators; *DMA in/out* = "
-              "loading inputs/bias and storing what is left of the outputs once the array is done; *inter-layer* = host scatter/gather of block "
-              "activations and host operations' data movement, charged at the bus bandwidth.", "", "![cycles per layer](cycles_per_layer.png)", ""]
+              "loading inputs/bias and storing what is left of the outputs once the array is done; "
+              "*inter-layer* = host scatter/gather of block activations and host operations' data movement, "
+              "charged at the bus bandwidth.", "",
+              "![cycles per layer](cycles_per_layer.png)", ""]
     return "\n".join(lines)
 
 
@@ -608,7 +611,8 @@ def setup(args, accelerators=None, *, pruned=True) -> Setup:
             continue
         log(f"SoC: {n} x {args.rows}x{args.cols}, bus {p.bus_width} bits, {p.mem_ports} DRAM port(s)"
             f"{', with toggle capture' if toggles else ''}"
-            f"{', FP units as a C model (FP=behavioural)' if args.fp != 'rtl' else ''} (the first build takes minutes; cached afterwards)")
+            f"{', FP units as a C model (FP=behavioural)' if args.fp != 'rtl' else ''} "
+            "(the first build takes minutes; cached afterwards)")
         spec = tb_build(p, mem, args.sim)
         if args.fp != "rtl":
             from sim.designs.fp.fp_behavioural import behavioural_spec
@@ -695,7 +699,8 @@ def run(args, accelerators=None, baseline=None) -> dict:
         "verdict": verdict(layers, match),
         "partitions": args.partitions, "accelerators": params.accelerators,
         "array": {"rows": args.rows, "cols": args.cols}, "simulator": args.sim,
-        "fp_units": "rtl" if args.fp == "rtl" else "behavioural (C model through DPI-C, sim/designs/fp/fp_behavioural.py)",
+        "fp_units": ("rtl" if args.fp == "rtl"
+                     else "behavioural (C model through DPI-C, sim/designs/fp/fp_behavioural.py)"),
         "model": prepared.model,
         "data": prepared.data, "synthetic": prepared.synthetic,
         "graph": prepared.graph, "host_linears": list(prepared.host_linears),

@@ -190,8 +190,8 @@ def write_sweep_report(out: Path, report: dict):
               "x max(vectors, rows)) over the cycles measured; the figure labels each pruned point with it."]
     bound_layers = sorted({name for r in points for name in r["array_bound_layers"]})
     if bound_layers:
-        lines += [f"Without array-bound layers: the same, leaving out the layers whose largest block needs "
-                  f"more than bound / {ROOFLINE_GOAL:.0%} cycles on the array alone, with every weight in place "
+        lines += [f"Without array-bound layers: the same, leaving out the layers whose largest block, on the "
+                  f"array alone with every weight in place, needs more than their bound / {ROOFLINE_GOAL} cycles "
                   f"(here {', '.join(bound_layers)}): no memory system brings them to {ROOFLINE_GOAL:.0%}; "
                   f"each run's report says why, per layer."]
     lines += ["", "![speedup and energy vs P](speedup_energy_vs_p.png)", ""]

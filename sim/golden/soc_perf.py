@@ -604,7 +604,8 @@ def simulate(soc: SoCParams, layers: dict, mem: MemoryParams = MemoryParams(), w
                           aws[i * M], aw_fire.get(i * M, False), w_fire.get(i * M, False), b_fire.get(i * M, False))
             if word and d.ring:
                 n.tiles_arrived(t)
-            moved |= before != (d.active, [e.ar_hold for e in d.engines], d.w_state() if d.active and d.writing else None)
+            after = (d.active, [e.ar_hold for e in d.engines], d.w_state() if d.active and d.writing else None)
+            moved |= before != after
             moved |= n.step(t, active0[i])
         if moved:
             t += 1
