@@ -70,6 +70,7 @@ def check_roofline(report):
             record = layer if kind == "pruned" else layer["baseline"]
             roof = layer["roofline"][kind]
             assert roof["compute_bound_cycles"] == max(a["compute"] for a in record["per_accelerator"].values())
+            assert roof["compute_bound_cycles"] <= roof["array_floor_cycles"] <= roof["cycles"]
             assert max(roof["bus_bound_cycles"], roof["compute_bound_cycles"]) <= roof["cycles"] == record["cycles"]
         for layer in report["layers"]:                  # a line saying why, exactly where below 90 %
             below = layer["roofline"][kind]["roofline_fraction"] < 0.9
@@ -87,6 +88,7 @@ def check_roofline(report):
         for name in bound_by_array:
             [line] = [g for g in report["roofline_gaps"] if g.startswith(f"{kind} {name}: ")]
             assert "cannot reach 90% on this array" in line
+        assert (total["without_array_bound"] is None) == (len(bound_by_array) in (0, len(report["layers"])))
         if total["without_array_bound"]:
             rest = [l["roofline"][kind] for l in report["layers"] if l["name"] not in bound_by_array]
             assert total["without_array_bound"]["cycles"] == sum(r["cycles"] for r in rest)

@@ -1,11 +1,12 @@
 """The flow's typed records serialise to report.json's keys, with the roofline derived once."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from sim.flow.records import LayerReport, PhaseRecord, Roofline, total_roofline
+from sim.flow.records import LayerReport, PhaseRecord, Roofline, share, total_roofline
 
 PHASE_KEYS = {"name", "shape", "batch", "partitioned", "accelerators", "cycles", "phase_cycles",
               "inter_layer_cycles", "host_op_cycles", "per_accelerator", "dram", "roofline", "bit_exact",
@@ -47,9 +48,8 @@ def test_the_total_without_array_bound_layers_leaves_out_exactly_those():
 
 
 @pytest.mark.parametrize("fraction,shown", [(0.897, "89.7%"), (0.8949, "89%"), (0.9, "90%"), (0.96, "96%"),
-                                            (0.2, "20%")])
+                                            (0.2, "20%"), (0.8996, "89.9%"), (188 / 209, "89.9%")])
 def test_a_share_just_under_the_goal_is_not_rounded_up_to_it(fraction, shown):
-    from sim.flow.records import share
     assert share(fraction) == shown
 
 
@@ -131,7 +131,7 @@ def test_a_layer_whose_array_alone_exceeds_its_bound_says_it_cannot_reach_the_go
     print(line)
     assert ("cannot reach 90% on this array" in line) == (not reachable) == (bound < 0.9 * floor)
     if not reachable:
-        assert f"alone needs {floor:,} cycles for it, so {bound / floor:.0%} at best" in line
+        assert f"alone needs {floor:,} cycles for it, so {share(bound / floor)} at best" in line
 
 
 def test_the_report_and_the_sweep_give_the_total_without_array_bound_layers():
@@ -145,8 +145,38 @@ def test_the_report_and_the_sweep_give_the_total_without_array_bound_layers():
     print(text)
     assert text.startswith("Roofline: the baseline runs at 70% of its bound (1,159 cycles")
     assert text.endswith("Leaving out the layers that cannot reach 90% on this array (below), "
-                         "the baseline run at 95% without classifier.")
+                         "the baseline run at 95% without layer classifier.")
     point = point_roofline(totals)
     assert point["roofline"] == {"baseline": pytest.approx(1159 / 1650), "pruned": 0.95}
     assert point["roofline_without_array_bound"] == {"baseline": 0.95, "pruned": None}
     assert point["array_bound_layers"] == ["classifier"]
+
+    totals["pruned"] = run_total([classifier])              # every layer array-bound: nothing left to show
+    assert totals["pruned"]["without_array_bound"] is None
+    assert _roofline_summary(totals).endswith("No layer of the pruned run can reach 90% on this array (below).")
+
+
+def test_the_sweep_table_shows_the_roofline_without_array_bound_layers(tmp_path):
+    from sim.flow.sweep import write_sweep_report
+    point = {"partitions": 3, "mem_ports": 2, "speedup": 1.86, "energy_ratio": None, "cycles": 6230,
+             "baseline_cycles": 11574, "bit_exact": None, "accuracy": 95.5,
+             "roofline": {"baseline": 0.889, "pruned": 0.8768},
+             "roofline_without_array_bound": {"baseline": 0.923, "pruned": 0.942},
+             "array_bound_layers": ["classifier.5"]}
+    plain = {**point, "mem_ports": 1, "roofline": {"baseline": 0.98, "pruned": 0.96},
+             "roofline_without_array_bound": {"baseline": None, "pruned": None}, "array_bound_layers": []}
+    write_sweep_report(tmp_path, {"array": {"rows": 32, "cols": 32}, "model": "lenet300", "batch": 16,
+                                  "accelerators": 5, "points": [plain, point]})
+    text = (tmp_path / "report.md").read_text()
+    print(text)
+    assert "| 3 | 1 | 11,574 | 6,230 | 1.86x | 9 | 98% / 96% | - / - |" in text
+    assert "| 3 | 2 | 11,574 | 6,230 | 1.86x | 9 | 89% / 88% | 92% / 94% |" in text
+    assert "(here classifier.5), which no memory system brings to 90%" in text
+
+
+def test_energy_tables_are_named_by_their_path_in_the_repository(tmp_path):
+    from sim.power.report import _shown_path
+    inside = Path(__file__).resolve().parents[1] / "sim" / "power" / "tables" / "aladdin-40nm.json"
+    assert _shown_path(str(inside)) == "sim/power/tables/aladdin-40nm.json"
+    outside = tmp_path / "mine.json"
+    assert _shown_path(str(outside)) == str(outside)

@@ -149,8 +149,9 @@ def roofline(params, jobs: dict, dram: dict, cycles: int, host_cycles: int) -> R
 
 
 def point_roofline(totals: dict) -> dict:
-    """A sweep point's roofline fields from a run's ``totals.roofline``: each run's fraction,
-    and the fraction without its array-bound layers (None where it has none)."""
+    """A sweep point's roofline fields from a run's ``totals.roofline``: each run's fraction;
+    the fraction without its array-bound layers (None where it has none, or nothing else);
+    and the array-bound layers of either run."""
     without = {k: (v["without_array_bound"] or {}).get("roofline_fraction") for k, v in totals.items()}
     return {"roofline": {k: v["roofline_fraction"] for k, v in totals.items()},
             "roofline_without_array_bound": without,
@@ -411,12 +412,17 @@ def _roofline_summary(totals: dict) -> str:
             f"({rb['bound_cycles']:,} cycles: per layer the larger of the bus bound, DRAM beats / ports, and the "
             f"compute bound, weight tiles x max(vectors, rows)), the pruned run at {share(rp['roofline_fraction'])} "
             f"({rp['bound_cycles']:,} cycles).")
+    runs = (("baseline", rb), ("pruned", rp))
+    layers = lambda names: f"layer{'s' if len(names) > 1 else ''} {', '.join(names)}"
     without = [f"the {kind} run at {share(tr['without_array_bound']['roofline_fraction'])} without "
-               f"{', '.join(tr['array_bound_layers'])}"
-               for kind, tr in (("baseline", rb), ("pruned", rp)) if tr["without_array_bound"]]
+               f"{layers(tr['array_bound_layers'])}" for kind, tr in runs if tr["without_array_bound"]]
     if without:
         text += (f" Leaving out the layers that cannot reach {ROOFLINE_GOAL:.0%} on this array (below), "
                  f"{' and '.join(without)}.")
+    everything = [kind for kind, tr in runs if tr["array_bound_layers"] and not tr["without_array_bound"]]
+    if everything:
+        text += (f" No layer of the {' and the '.join(everything)} run can reach {ROOFLINE_GOAL:.0%} "
+                 f"on this array (below).")
     return text
 
 

@@ -9,16 +9,18 @@
 docs (docs/flow.md, "report.json") list the keys.
 """
 
+import math
 from dataclasses import dataclass, field
 
 ROOFLINE_GOAL = 0.9
 
 
 def share(fraction: float) -> str:
-    """A fraction as a percentage: whole percents, but one decimal where whole percents would
-    round a figure below ROOFLINE_GOAL up to it (89.7 %, not 90 %)."""
+    """A fraction as a percentage: whole percents, but where those would round a figure
+    below ROOFLINE_GOAL up to it, one decimal cut off, not rounded (89.7 %, 89.9 % for
+    0.8996: never 90 %)."""
     if fraction < ROOFLINE_GOAL <= round(fraction, 2):
-        return f"{fraction:.1%}"
+        return f"{math.floor(fraction * 1000) / 10:.1f}%"
     return f"{fraction:.0%}"
 
 

@@ -151,9 +151,8 @@ def write_sweep_report(out: Path, report: dict):
         label = "1 DRAM port (one shared bus)" if ports == 1 else f"{ports} interleaved DRAM ports"
         axes[0].plot([r["partitions"] for r in pts], [r["speedup"] for r in pts], "o-", label=label)
         for r in pts:                                      # how close each pruned run came to its bound
-            if "roofline" in r:
-                axes[0].annotate(f"{r['roofline']['pruned']:.0%}", (r["partitions"], r["speedup"]),
-                                 textcoords="offset points", xytext=(4, -10), fontsize=7)
+            axes[0].annotate(share(r["roofline"]["pruned"]), (r["partitions"], r["speedup"]),
+                             textcoords="offset points", xytext=(4, -10), fontsize=7)
         energy = [r for r in pts if r["energy_ratio"] is not None]      # none for cycle-model points
         axes[1].plot([r["partitions"] for r in energy], [r["energy_ratio"] for r in energy], "o-", label=label)
     axes[0].plot(ps, [p * p for p in ps], "k:", label="ideal P^2")
@@ -175,7 +174,7 @@ def write_sweep_report(out: Path, report: dict):
              f"one accelerator with the same memory; paper (TinyVGG16, P = 3): {PAPER['speedup_p3']}x speedup, "
              f"{PAPER['energy_ratio_p3']}x energy.", "",
              "| P | DRAM ports | baseline cycles | cycles | speedup | ideal P^2 | roofline, baseline / pruned | "
-             "without array-bound layers | energy ratio | fine-tuned top-1 | bit-exact |",
+             "the same without array-bound layers | energy ratio | fine-tuned top-1 | bit-exact |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     pct = lambda v: "-" if v is None else f"{v:.2f} %"
     energy = lambda r: "n/a (cycle model)" if r["energy_ratio"] is None else f"{r['energy_ratio']:.2f}x"
@@ -190,10 +189,11 @@ def write_sweep_report(out: Path, report: dict):
               "x max(vectors, rows)) over the cycles measured; the figure labels each pruned point with it."]
     bound_layers = sorted({name for r in points for name in r["array_bound_layers"]})
     if bound_layers:
-        lines += [f"Without array-bound layers: the same, leaving out the layers whose largest block, on the "
+        lines += ["", f"The same without array-bound layers: leaving out the layers whose largest block, on the "
                   f"array alone with every weight in place, needs more than their bound / {ROOFLINE_GOAL} cycles "
-                  f"(here {', '.join(bound_layers)}): no memory system brings them to {ROOFLINE_GOAL:.0%}; "
-                  f"each run's report says why, per layer."]
+                  f"(here {', '.join(bound_layers)}), which no memory system brings to {ROOFLINE_GOAL:.0%}; "
+                  f"each run's report says why, per layer. \"-\": the run has no such layer, or only such "
+                  f"layers."]
     lines += ["", "![speedup and energy vs P](speedup_energy_vs_p.png)", ""]
     (out / "report.md").write_text("\n".join(lines))
 

@@ -488,10 +488,12 @@ class _Node:
         times = [self.t0] if self.state == "IDLE" else []
         if self.done_at is not None:
             times.append(self.done_at)
-        times += self.freed[bisect_right(self.freed, t):][:1]
+        i = bisect_right(self.freed, t)
+        times += self.freed[i:i + 1]
         if self.storing:                           # the write-back waits for the next final word
             running = self.run0 + 4
-            times += [running + f for f in self.array.final[bisect_right(self.array.final, t - running):][:1]]
+            i = bisect_right(self.array.final, t - running)
+            times += [running + f for f in self.array.final[i:i + 1]]
         return times
 
 
