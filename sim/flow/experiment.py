@@ -137,15 +137,20 @@ def roofline(params, jobs: dict, dram: dict, cycles: int, host_cycles: int) -> R
       before it computes, so a tile holds the array at least max(N, R) cycles;
     * roofline_fraction = max(bounds) / cycles;
     * beside them, the array floor: the largest block's cycles on the array alone with
-      every weight in place (sim/golden/perf.py), which no memory system lowers."""
-    from sim.golden.perf import cycles as array_cycles
+      every weight in place (``array_floor``), which no memory system lowers."""
     R, C = params.array.rows, params.array.cols
     compute = max(-(-job.W.shape[1] // R) * -(-job.W.shape[0] // C) * max(job.X.shape[1], R)
                   for job in jobs.values())
     bus = -(-(dram["read_beats"] + dram["write_beats"]) // params.mem_ports) + host_cycles
-    floor = max(array_cycles(params.array, *job.W.shape, job.X.shape[1])["total"] for job in jobs.values())
     return Roofline(bus_bound_cycles=int(bus), compute_bound_cycles=int(compute), cycles=int(cycles),
-                    array_floor_cycles=int(floor))
+                    array_floor_cycles=array_floor(params.array, jobs))
+
+
+def array_floor(array, jobs: dict) -> int:
+    """Cycles the phase's largest block needs on the array alone, every weight already in
+    place: sim/golden/perf.py's tile walk, the slowest of the phase's accelerators."""
+    from sim.golden.perf import cycles
+    return max(cycles(array, *job.W.shape, job.X.shape[1])["total"] for job in jobs.values())
 
 
 def point_roofline(totals: dict) -> dict:
@@ -172,8 +177,7 @@ PROGRESS_SECONDS = float(os.environ.get("PP_PROGRESS_SECONDS", 30))   # the log,
 def expected_cycles(params, jobs: dict) -> int:
     """A phase's likely length, for progress estimates only: the slowest accelerator's
     cycle model (weights always ready) or the DRAM traffic at the ports' rate, the larger."""
-    from sim.golden import perf
-    compute = max(perf.cycles(params.array, *job.W.shape, job.X.shape[1])["total"] for job in jobs.values())
+    compute = array_floor(params.array, jobs)
     traffic = sum(4 * (job.W.size + job.X.size + job.W.shape[0] * job.X.shape[1]) for job in jobs.values())
     return max(compute, traffic // (params.bus_width // 8) // params.mem_ports)
 

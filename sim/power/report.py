@@ -100,9 +100,9 @@ def energy_section(layers, *, baseline=None, partitions=None, tables=None, clock
 def _shown_path(path: str) -> str:
     """A table's path as the report shows it: relative to the repository when inside it, so a
     committed report names no machine's folders."""
-    repo = Path(__file__).resolve().parents[2]
+    from sim.core.runner import REPO_ROOT
     try:
-        return str(Path(path).resolve().relative_to(repo))
+        return str(Path(path).resolve().relative_to(REPO_ROOT))
     except ValueError:
         return str(path)
 
